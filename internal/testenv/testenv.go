@@ -1,0 +1,60 @@
+// Package testenv locates the project's read-only ground truth (the shared
+// folder with the reference model, images and reference outputs) for tests.
+package testenv
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// Shared returns the shared folder: $MTCNN_SHARED if set, else ../shared
+// beside the module root. When the folder is missing the test is skipped
+// with a message, except under CI (CI=true), where that is a failure.
+func Shared(tb testing.TB) string {
+	tb.Helper()
+	dir := os.Getenv("MTCNN_SHARED")
+	if dir == "" {
+		root, err := moduleRoot()
+		if err != nil {
+			tb.Fatalf("testenv: %v", err)
+		}
+		dir = filepath.Join(root, "..", "shared")
+	}
+	if st, err := os.Stat(filepath.Join(dir, "models", "mtcnn.pb")); err != nil || st.IsDir() {
+		msg := "testenv: shared ground truth not found at " + dir + " (set MTCNN_SHARED to the folder holding models/mtcnn.pb)"
+		if os.Getenv("CI") == "true" {
+			tb.Fatal(msg)
+		}
+		tb.Skip(msg)
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		tb.Fatalf("testenv: %v", err)
+	}
+	return abs
+}
+
+// Path returns the path of elem joined under the shared folder.
+func Path(tb testing.TB, elem ...string) string {
+	tb.Helper()
+	return filepath.Join(append([]string{Shared(tb)}, elem...)...)
+}
+
+// moduleRoot walks up from the working directory to the folder with go.mod.
+func moduleRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", os.ErrNotExist
+		}
+		dir = parent
+	}
+}
