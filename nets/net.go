@@ -1,0 +1,379 @@
+// Package nets holds MTCNN's three networks, P-Net, R-Net and O-Net, built
+// as gorgonia graphs from converted weights.
+//
+// Every layer is a gorgonia operation (see ops.go) computing exactly what
+// the reference TensorFlow graph computes: NHWC float32, VALID convolutions
+// with PReLU, TensorFlow's SAME/VALID max pooling and a channel softmax.
+// A Net compiles one graph per input shape and keeps a bounded number of
+// them for reuse.
+package nets
+
+import (
+	"container/list"
+	"errors"
+	"fmt"
+	"math/bits"
+	"runtime"
+	"sync"
+
+	"gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"github.com/mtcnn-go/mtcnn/weights"
+)
+
+// Kind names one of the three networks.
+type Kind int
+
+// The three MTCNN networks.
+const (
+	PNet Kind = iota // proposal net: fully convolutional, any input >= 12x12
+	RNet             // refine net: 24x24 crops
+	ONet             // output net: 48x48 crops, with landmarks
+)
+
+// String returns "P-Net", "R-Net" or "O-Net".
+func (k Kind) String() string {
+	switch k {
+	case PNet:
+		return "P-Net"
+	case RNet:
+		return "R-Net"
+	case ONet:
+		return "O-Net"
+	}
+	return fmt.Sprintf("Kind(%d)", int(k))
+}
+
+// InputSize returns the side of the square input R-Net and O-Net take
+// (24, 48), and P-Net's smallest input side (12).
+func (k Kind) InputSize() int {
+	switch k {
+	case RNet:
+		return 24
+	case ONet:
+		return 48
+	}
+	return 12
+}
+
+// step is one trunk layer: a convolution with PReLU, or a max pool.
+type step struct {
+	conv, prelu string // weight names; empty conv means a pool
+	kh, kw      int
+	cin, cout   int
+	pool, s     int
+	same        bool
+}
+
+func convStep(net, conv, prelu string, k, cin, cout int) step {
+	return step{conv: net + "/" + conv, prelu: net + "/" + prelu, kh: k, kw: k, cin: cin, cout: cout}
+}
+
+func poolStep(k, s int, same bool) step { return step{pool: k, s: s, same: same} }
+
+// head is a 1x1 output convolution; the first head of each net is the
+// face/non-face pair, followed by a softmax.
+type head struct {
+	conv string
+	cout int
+}
+
+type arch struct {
+	trunk []step
+	heads []head
+	cin   int // channels entering the heads
+}
+
+func archOf(k Kind) arch {
+	switch k {
+	case PNet:
+		return arch{
+			trunk: []step{
+				convStep("pnet", "conv1", "PReLU1", 3, 3, 10),
+				poolStep(2, 2, false),
+				convStep("pnet", "conv2", "PReLU2", 3, 10, 16),
+				convStep("pnet", "conv3", "PReLU3", 3, 16, 32),
+			},
+			heads: []head{{"pnet/conv4-1", 2}, {"pnet/conv4-2", 4}},
+			cin:   32,
+		}
+	case RNet:
+		return arch{
+			trunk: []step{
+				convStep("rnet", "conv1", "prelu1", 3, 3, 28),
+				poolStep(3, 2, true),
+				convStep("rnet", "conv2", "prelu2", 3, 28, 48),
+				poolStep(3, 2, false),
+				convStep("rnet", "conv3", "prelu3", 2, 48, 64),
+				convStep("rnet", "conv4", "prelu4", 3, 64, 128),
+			},
+			heads: []head{{"rnet/conv5-1", 2}, {"rnet/conv5-2", 4}},
+			cin:   128,
+		}
+	default:
+		return arch{
+			trunk: []step{
+				convStep("onet", "conv1", "prelu1", 3, 3, 32),
+				poolStep(3, 2, true),
+				convStep("onet", "conv2", "prelu2", 3, 32, 64),
+				poolStep(3, 2, false),
+				convStep("onet", "conv3", "prelu3", 3, 64, 64),
+				poolStep(2, 2, false),
+				convStep("onet", "conv4", "prelu4", 2, 64, 128),
+				convStep("onet", "conv5", "prelu5", 3, 128, 256),
+			},
+			heads: []head{{"onet/conv6-1", 2}, {"onet/conv6-2", 4}, {"onet/conv6-3", 10}},
+			cin:   256,
+		}
+	}
+}
+
+// ErrInput is wrapped by errors about an input a net cannot take.
+var ErrInput = errors.New("invalid network input")
+
+// Output is what a net computes for a batch: for every output cell (one per
+// image for R-Net and O-Net, a map for P-Net), the face probability (the
+// softmax's channel 1), the four box regressions (y1, x1, y2, x2) and, for
+// O-Net, ten landmark offsets (y of five points, then x of five).
+type Output struct {
+	N, H, W   int // batch size and output map size
+	Prob      []float32
+	Reg       []float32
+	Landmarks []float32
+}
+
+// Net is one compiled network. It is safe for concurrent use: each call
+// runs on a graph of its own, taken from a bounded cache of compiled graphs
+// keyed by input shape.
+type Net struct {
+	kind  Kind
+	arch  arch
+	model *weights.Model
+
+	mu    sync.Mutex
+	lru   *list.List // of *cacheEntry, most recent first
+	byKey map[shape4]*list.Element
+	// maxShapes bounds the distinct input shapes kept compiled, maxIdle
+	// the idle graphs kept per shape.
+	maxShapes, maxIdle int
+}
+
+type cacheEntry struct {
+	key  shape4
+	idle []*program
+}
+
+// program is one compiled graph with its input and output nodes.
+type program struct {
+	g    *gorgonia.ExprGraph
+	vm   gorgonia.VM
+	in   *gorgonia.Node
+	outs []*gorgonia.Node
+}
+
+// DefaultCacheShapes is the number of distinct input shapes a Net keeps
+// compiled: enough for the pyramid levels of a few image sizes.
+const DefaultCacheShapes = 64
+
+// New returns the network of the given kind with the model's weights,
+// checking that the model holds every tensor the net needs.
+func New(m *weights.Model, k Kind) (*Net, error) {
+	if k < PNet || k > ONet {
+		return nil, fmt.Errorf("nets: unknown kind %d", int(k))
+	}
+	a := archOf(k)
+	var names []string
+	for _, s := range a.trunk {
+		if s.conv != "" {
+			names = append(names, s.conv+"/weights", s.conv+"/biases", s.prelu+"/weights")
+		}
+	}
+	for _, h := range a.heads {
+		names = append(names, h.conv+"/weights", h.conv+"/biases")
+	}
+	for _, name := range names {
+		if m.Tensor(name) == nil {
+			return nil, fmt.Errorf("nets: %v: %w: %q", k, weights.ErrMissingTensor, name)
+		}
+	}
+	return &Net{
+		kind: k, arch: a, model: m,
+		lru: list.New(), byKey: map[shape4]*list.Element{},
+		maxShapes: DefaultCacheShapes, maxIdle: runtime.GOMAXPROCS(0),
+	}, nil
+}
+
+// Kind returns which network n is.
+func (n *Net) Kind() Kind { return n.kind }
+
+// Run runs the net on a batch of images in NHWC layout, BGR channels,
+// normalised as the reference does ((pixel - 127.5) / 128). R-Net and
+// O-Net take 24x24 and 48x48 images; P-Net any size of at least 12x12 and
+// a batch of one.
+func (n *Net) Run(data []float32, batch, h, w int) (*Output, error) {
+	key := shape4{batch, h, w, 3}
+	if err := n.checkInput(key, len(data)); err != nil {
+		return nil, err
+	}
+	if n.kind == PNet {
+		return n.runShape(data, key)
+	}
+	// Batches run in power-of-two chunks, largest first, so a few compiled
+	// shapes serve every batch size without padding.
+	out := &Output{N: batch, H: 1, W: 1}
+	per := h * w * 3
+	for done := 0; done < batch; {
+		chunk := min(maxChunk, 1<<(bits.Len(uint(batch-done))-1))
+		o, err := n.runShape(data[done*per:(done+chunk)*per], shape4{chunk, h, w, 3})
+		if err != nil {
+			return nil, err
+		}
+		out.Prob = append(out.Prob, o.Prob...)
+		out.Reg = append(out.Reg, o.Reg...)
+		out.Landmarks = append(out.Landmarks, o.Landmarks...)
+		done += chunk
+	}
+	return out, nil
+}
+
+// maxChunk is the largest batch R-Net and O-Net run as one graph.
+const maxChunk = 256
+
+func (n *Net) runShape(data []float32, key shape4) (*Output, error) {
+	p, err := n.get(key)
+	if err != nil {
+		return nil, err
+	}
+	out, err := p.run(data, key)
+	// A failed graph is not reused: its state is unknown.
+	if err == nil {
+		n.put(key, p)
+	}
+	return out, err
+}
+
+func (n *Net) checkInput(s shape4, got int) error {
+	in := n.kind.InputSize()
+	switch {
+	case s.n < 1 || s.h < 1 || s.w < 1:
+		return fmt.Errorf("%w: %v: empty batch %dx%dx%d", ErrInput, n.kind, s.n, s.h, s.w)
+	case n.kind == PNet && (s.h < in || s.w < in):
+		return fmt.Errorf("%w: %v: input %dx%d is smaller than %dx%d", ErrInput, n.kind, s.h, s.w, in, in)
+	case n.kind == PNet && s.n != 1:
+		return fmt.Errorf("%w: %v: batch of %d, want 1", ErrInput, n.kind, s.n)
+	case n.kind != PNet && (s.h != in || s.w != in):
+		return fmt.Errorf("%w: %v: input %dx%d, want %dx%d", ErrInput, n.kind, s.h, s.w, in, in)
+	case got != s.size():
+		return fmt.Errorf("%w: %v: %d values for shape %dx%dx%dx3", ErrInput, n.kind, got, s.n, s.h, s.w)
+	}
+	return nil
+}
+
+func (n *Net) get(key shape4) (*program, error) {
+	n.mu.Lock()
+	if el, ok := n.byKey[key]; ok {
+		n.lru.MoveToFront(el)
+		e := el.Value.(*cacheEntry)
+		if k := len(e.idle); k > 0 {
+			p := e.idle[k-1]
+			e.idle = e.idle[:k-1]
+			n.mu.Unlock()
+			return p, nil
+		}
+	}
+	n.mu.Unlock()
+	return n.compile(key)
+}
+
+func (n *Net) put(key shape4, p *program) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	el, ok := n.byKey[key]
+	if !ok {
+		el = n.lru.PushFront(&cacheEntry{key: key})
+		n.byKey[key] = el
+		for n.lru.Len() > n.maxShapes {
+			old := n.lru.Back()
+			n.lru.Remove(old)
+			delete(n.byKey, old.Value.(*cacheEntry).key)
+		}
+	}
+	e := el.Value.(*cacheEntry)
+	if len(e.idle) < n.maxIdle {
+		e.idle = append(e.idle, p)
+	}
+}
+
+// compile builds the gorgonia graph of the net for one input shape.
+func (n *Net) compile(key shape4) (p *program, err error) {
+	g := gorgonia.NewGraph()
+	param := func(name string, shape ...int) *gorgonia.Node {
+		t := n.model.Tensor(name)
+		return gorgonia.NewTensor(g, tensor.Float32, len(shape), gorgonia.WithName(name), gorgonia.WithShape(shape...),
+			gorgonia.WithValue(tensor.New(tensor.WithShape(shape...), tensor.WithBacking(t.Data))))
+	}
+	in := gorgonia.NewTensor(g, tensor.Float32, 4, gorgonia.WithName("input"), gorgonia.WithShape(key.n, key.h, key.w, key.c))
+	x := in
+	for _, s := range n.arch.trunk {
+		if s.conv == "" {
+			x, err = gorgonia.ApplyOp(poolOp{k: s.pool, s: s.s, same: s.same}, x)
+		} else {
+			x, err = gorgonia.ApplyOp(convOp{kh: s.kh, kw: s.kw, cin: s.cin, cout: s.cout, prelu: true}, x,
+				param(s.conv+"/weights", s.kh, s.kw, s.cin, s.cout), param(s.conv+"/biases", s.cout),
+				param(s.prelu+"/weights", s.cout))
+		}
+		if err != nil {
+			return nil, fmt.Errorf("nets: building %v for %dx%d: %w", n.kind, key.h, key.w, err)
+		}
+	}
+	var outs []*gorgonia.Node
+	for i, h := range n.arch.heads {
+		y, err := gorgonia.ApplyOp(convOp{kh: 1, kw: 1, cin: n.arch.cin, cout: h.cout}, x,
+			param(h.conv+"/weights", 1, 1, n.arch.cin, h.cout), param(h.conv+"/biases", h.cout))
+		if err == nil && i == 0 {
+			y, err = gorgonia.ApplyOp(softmaxOp{}, y)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("nets: building %v head %s: %w", n.kind, h.conv, err)
+		}
+		outs = append(outs, y)
+	}
+	defer func() {
+		// NewTapeMachine panics when the graph does not compile.
+		if r := recover(); r != nil {
+			p, err = nil, fmt.Errorf("nets: compiling %v: %v", n.kind, r)
+		}
+	}()
+	vm := gorgonia.NewTapeMachine(g)
+	return &program{g: g, vm: vm, in: in, outs: outs}, nil
+}
+
+// run executes the program on one input and copies its outputs out, then
+// drops the intermediate values so an idle cached graph holds no buffers.
+func (p *program) run(data []float32, key shape4) (*Output, error) {
+	defer func() {
+		p.vm.Reset()
+		p.g.UnbindAllNonInputs()
+	}()
+	x := tensor.New(tensor.WithShape(key.n, key.h, key.w, key.c), tensor.WithBacking(data))
+	if err := gorgonia.Let(p.in, x); err != nil {
+		return nil, fmt.Errorf("nets: %w", err)
+	}
+	if err := p.vm.RunAll(); err != nil {
+		return nil, fmt.Errorf("nets: %w", err)
+	}
+	prob := p.outs[0].Value().(tensor.Tensor)
+	sh := prob.Shape()
+	o := &Output{N: sh[0], H: sh[1], W: sh[2]}
+	pd := prob.Data().([]float32)
+	o.Prob = make([]float32, len(pd)/2)
+	for i := range o.Prob {
+		o.Prob[i] = pd[2*i+1]
+	}
+	o.Reg = append([]float32(nil), p.outs[1].Value().Data().([]float32)...)
+	if len(p.outs) > 2 {
+		o.Landmarks = append([]float32(nil), p.outs[2].Value().Data().([]float32)...)
+	}
+	return o, nil
+}

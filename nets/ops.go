@@ -1,0 +1,227 @@
+package nets
+
+import (
+	"fmt"
+	"hash"
+	"hash/fnv"
+
+	"github.com/chewxy/hm"
+	"gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// The MTCNN layers as gorgonia operations. Gorgonia's own Conv2d is NCHW,
+// pads pooling symmetrically (TensorFlow's SAME pads the odd pixel at the
+// bottom/right only) and has no PReLU; these ops compute exactly what the
+// frozen graph's Conv2D+BiasAdd+PReLU, MaxPool and Softmax nodes compute, in
+// NHWC, on the kernels in kernels.go. They are forward-only: inference needs
+// no gradients.
+
+// nhwc returns a 4-d float32 tensor's data and shape.
+func nhwc(v gorgonia.Value) ([]float32, shape4, error) {
+	t, ok := v.(tensor.Tensor)
+	if !ok || t.Dtype() != tensor.Float32 || t.Shape().Dims() != 4 {
+		return nil, shape4{}, fmt.Errorf("want a 4-d float32 tensor, got %v", v)
+	}
+	sh := t.Shape()
+	return t.Data().([]float32), shape4{sh[0], sh[1], sh[2], sh[3]}, nil
+}
+
+func flat(v gorgonia.Value) ([]float32, error) {
+	t, ok := v.(tensor.Tensor)
+	if !ok || t.Dtype() != tensor.Float32 {
+		return nil, fmt.Errorf("want a float32 tensor, got %v", v)
+	}
+	return t.Data().([]float32), nil
+}
+
+func newOut(s shape4) *tensor.Dense {
+	return tensor.New(tensor.WithShape(s.n, s.h, s.w, s.c), tensor.WithBacking(make([]float32, s.size())))
+}
+
+func dimsOf(ds gorgonia.DimSizer) (tensor.Shape, error) {
+	s, ok := ds.(tensor.Shape)
+	if !ok || len(s) != 4 {
+		return nil, fmt.Errorf("want a 4-d shape, got %v", ds)
+	}
+	return s, nil
+}
+
+func hashOf(s fmt.Stringer) uint32 {
+	h := fnv.New32a()
+	h.Write([]byte(s.String()))
+	return h.Sum32()
+}
+
+var (
+	tensor4 = gorgonia.TensorType{Dims: 4, Of: gorgonia.Float32}
+	tensor1 = gorgonia.TensorType{Dims: 1, Of: gorgonia.Float32}
+)
+
+// convOp is a VALID stride-1 convolution with bias and optional PReLU.
+// Inputs: x [N,H,W,Cin], kernel [KH,KW,Cin,Cout], bias [Cout] and, with
+// PReLU, alpha [Cout].
+type convOp struct {
+	kh, kw, cin, cout int
+	prelu             bool
+}
+
+func (op convOp) Arity() int {
+	if op.prelu {
+		return 4
+	}
+	return 3
+}
+
+func (op convOp) Type() hm.Type {
+	if op.prelu {
+		return hm.NewFnType(tensor4, tensor4, tensor1, tensor1, tensor4)
+	}
+	return hm.NewFnType(tensor4, tensor4, tensor1, tensor4)
+}
+
+func (op convOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
+	s, err := dimsOf(in[0])
+	if err != nil {
+		return nil, err
+	}
+	if s[3] != op.cin || s[1] < op.kh || s[2] < op.kw {
+		return nil, fmt.Errorf("%v: input shape %v does not fit", op, s)
+	}
+	return tensor.Shape{s[0], s[1] - op.kh + 1, s[2] - op.kw + 1, op.cout}, nil
+}
+
+func (op convOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
+	if len(vals) != op.Arity() {
+		return nil, fmt.Errorf("%v: got %d inputs", op, len(vals))
+	}
+	x, s, err := nhwc(vals[0])
+	if err != nil {
+		return nil, fmt.Errorf("%v: %w", op, err)
+	}
+	if s.c != op.cin || s.h < op.kh || s.w < op.kw {
+		return nil, fmt.Errorf("%v: input shape %v does not fit", op, s)
+	}
+	w, err := flat(vals[1])
+	if err != nil {
+		return nil, err
+	}
+	b, err := flat(vals[2])
+	if err != nil {
+		return nil, err
+	}
+	var alpha []float32
+	if op.prelu {
+		if alpha, err = flat(vals[3]); err != nil {
+			return nil, err
+		}
+	}
+	if len(w) != op.kh*op.kw*op.cin*op.cout || len(b) != op.cout || (op.prelu && len(alpha) != op.cout) {
+		return nil, fmt.Errorf("%v: weights do not fit", op)
+	}
+	out := newOut(shape4{s.n, s.h - op.kh + 1, s.w - op.kw + 1, op.cout})
+	conv2d(x, s, w, op.kh, op.kw, op.cout, b, alpha, out.Data().([]float32))
+	return out, nil
+}
+
+func (op convOp) ReturnsPtr() bool      { return false }
+func (op convOp) CallsExtern() bool     { return false }
+func (op convOp) OverwritesInput() int  { return -1 }
+func (op convOp) WriteHash(h hash.Hash) { h.Write([]byte(op.String())) }
+func (op convOp) Hashcode() uint32      { return hashOf(op) }
+func (op convOp) String() string {
+	act := ""
+	if op.prelu {
+		act = "+PReLU"
+	}
+	return fmt.Sprintf("Conv%dx%d(%d->%d)%s", op.kh, op.kw, op.cin, op.cout, act)
+}
+
+// poolOp is TensorFlow's MaxPool with a k×k window and stride s.
+type poolOp struct {
+	k, s int
+	same bool
+}
+
+func (op poolOp) Arity() int    { return 1 }
+func (op poolOp) Type() hm.Type { return hm.NewFnType(tensor4, tensor4) }
+
+func (op poolOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
+	s, err := dimsOf(in[0])
+	if err != nil {
+		return nil, err
+	}
+	if !op.same && (s[1] < op.k || s[2] < op.k) {
+		return nil, fmt.Errorf("%v: input shape %v is smaller than the window", op, s)
+	}
+	h, _ := poolOut(s[1], op.k, op.s, op.same)
+	w, _ := poolOut(s[2], op.k, op.s, op.same)
+	return tensor.Shape{s[0], h, w, s[3]}, nil
+}
+
+func (op poolOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
+	if len(vals) != 1 {
+		return nil, fmt.Errorf("%v: got %d inputs", op, len(vals))
+	}
+	x, s, err := nhwc(vals[0])
+	if err != nil {
+		return nil, fmt.Errorf("%v: %w", op, err)
+	}
+	if s.h < 1 || s.w < 1 || (!op.same && (s.h < op.k || s.w < op.k)) {
+		return nil, fmt.Errorf("%v: input shape %v is smaller than the window", op, s)
+	}
+	h, _ := poolOut(s.h, op.k, op.s, op.same)
+	w, _ := poolOut(s.w, op.k, op.s, op.same)
+	out := newOut(shape4{s.n, h, w, s.c})
+	maxPool(x, s, op.k, op.s, op.same, out.Data().([]float32))
+	return out, nil
+}
+
+func (op poolOp) ReturnsPtr() bool      { return false }
+func (op poolOp) CallsExtern() bool     { return false }
+func (op poolOp) OverwritesInput() int  { return -1 }
+func (op poolOp) WriteHash(h hash.Hash) { h.Write([]byte(op.String())) }
+func (op poolOp) Hashcode() uint32      { return hashOf(op) }
+func (op poolOp) String() string {
+	pad := "VALID"
+	if op.same {
+		pad = "SAME"
+	}
+	return fmt.Sprintf("MaxPool%dx%d/%d(%s)", op.k, op.k, op.s, pad)
+}
+
+// softmaxOp is a softmax over the channel (last) axis.
+type softmaxOp struct{}
+
+func (op softmaxOp) Arity() int    { return 1 }
+func (op softmaxOp) Type() hm.Type { return hm.NewFnType(tensor4, tensor4) }
+
+func (op softmaxOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
+	s, err := dimsOf(in[0])
+	if err != nil {
+		return nil, err
+	}
+	return s.Clone(), nil
+}
+
+func (op softmaxOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
+	if len(vals) != 1 {
+		return nil, fmt.Errorf("%v: got %d inputs", op, len(vals))
+	}
+	x, s, err := nhwc(vals[0])
+	if err != nil {
+		return nil, fmt.Errorf("%v: %w", op, err)
+	}
+	out := newOut(s)
+	y := out.Data().([]float32)
+	copy(y, x)
+	softmax(y, s.c)
+	return out, nil
+}
+
+func (op softmaxOp) ReturnsPtr() bool      { return false }
+func (op softmaxOp) CallsExtern() bool     { return false }
+func (op softmaxOp) OverwritesInput() int  { return -1 }
+func (op softmaxOp) WriteHash(h hash.Hash) { h.Write([]byte(op.String())) }
+func (op softmaxOp) Hashcode() uint32      { return hashOf(op) }
+func (op softmaxOp) String() string        { return "Softmax" }
