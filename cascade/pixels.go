@@ -1,0 +1,89 @@
+package cascade
+
+import (
+	"image"
+	"image/color"
+)
+
+// bgrImage holds an image's pixels as the reference reads them: 8-bit
+// B, G, R, row-major, alpha dropped.
+type bgrImage struct {
+	w, h int
+	pix  []uint8
+}
+
+// toBGR converts img to BGR bytes. Every pixel's stored, non-premultiplied
+// colour is used and alpha is ignored (not composited onto any background),
+// which is what the reference service and OpenCV's imread did: a fully
+// transparent pixel stored as RGB 0 reads as black, one stored with colour
+// keeps its colour. Premultiplied images (*image.RGBA and the generic path)
+// are un-premultiplied first, so they read as their NRGBA equivalents. Gray
+// images give the same value in all three channels; 16-bit images use the
+// high byte, as color.NRGBAModel does.
+func toBGR(img image.Image) bgrImage {
+	r := img.Bounds()
+	out := bgrImage{w: r.Dx(), h: r.Dy()}
+	out.pix = make([]uint8, out.w*out.h*3)
+	dst := out.pix
+	switch m := img.(type) {
+	case *image.YCbCr:
+		for y := 0; y < out.h; y++ {
+			row := dst[y*out.w*3:]
+			for x := 0; x < out.w; x++ {
+				yi := m.YOffset(r.Min.X+x, r.Min.Y+y)
+				ci := m.COffset(r.Min.X+x, r.Min.Y+y)
+				cr, cg, cb := color.YCbCrToRGB(m.Y[yi], m.Cb[ci], m.Cr[ci])
+				row[3*x], row[3*x+1], row[3*x+2] = cb, cg, cr
+			}
+		}
+	case *image.NRGBA:
+		for y := 0; y < out.h; y++ {
+			src := m.Pix[m.PixOffset(r.Min.X, r.Min.Y+y):]
+			row := dst[y*out.w*3:]
+			for x := 0; x < out.w; x++ {
+				row[3*x], row[3*x+1], row[3*x+2] = src[4*x+2], src[4*x+1], src[4*x]
+			}
+		}
+	case *image.Gray:
+		for y := 0; y < out.h; y++ {
+			src := m.Pix[m.PixOffset(r.Min.X, r.Min.Y+y):]
+			row := dst[y*out.w*3:]
+			for x := 0; x < out.w; x++ {
+				v := src[x]
+				row[3*x], row[3*x+1], row[3*x+2] = v, v, v
+			}
+		}
+	case *image.RGBA:
+		for y := 0; y < out.h; y++ {
+			src := m.Pix[m.PixOffset(r.Min.X, r.Min.Y+y):]
+			row := dst[y*out.w*3:]
+			for x := 0; x < out.w; x++ {
+				p := src[4*x : 4*x+4]
+				if p[3] == 0xff {
+					row[3*x], row[3*x+1], row[3*x+2] = p[2], p[1], p[0]
+					continue
+				}
+				c := color.NRGBAModel.Convert(color.RGBA{p[0], p[1], p[2], p[3]}).(color.NRGBA)
+				row[3*x], row[3*x+1], row[3*x+2] = c.B, c.G, c.R
+			}
+		}
+	default:
+		for y := 0; y < out.h; y++ {
+			row := dst[y*out.w*3:]
+			for x := 0; x < out.w; x++ {
+				c := color.NRGBAModel.Convert(img.At(r.Min.X+x, r.Min.Y+y)).(color.NRGBA)
+				row[3*x], row[3*x+1], row[3*x+2] = c.B, c.G, c.R
+			}
+		}
+	}
+	return out
+}
+
+// normalised maps a byte to (v - 127.5) / 128 in float32, the graph's
+// input normalisation; both steps are exact in float32.
+var normalised = func() (t [256]float32) {
+	for i := range t {
+		t[i] = (float32(i) - 127.5) / 128
+	}
+	return t
+}()
