@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"math"
+	"slices"
 	"sync"
 )
 
@@ -135,6 +136,64 @@ func FromGraphDef(data []byte) (*Model, error) {
 	}
 	return m, nil
 }
+
+// NewModel builds a model from tensors supplied by another reader (an ONNX
+// importer, a test), checking that every tensor of the MTCNN layout is
+// present exactly once with the right shape and finite values. Kernels must
+// already be HWIO and PReLU slopes flat. The data is not copied.
+func NewModel(tensors []*Tensor) (*Model, error) {
+	m := &Model{tensors: make(map[string]*Tensor, len(layout))}
+	for _, t := range tensors {
+		if t == nil {
+			continue
+		}
+		if _, dup := m.tensors[t.Name]; dup {
+			return nil, fmt.Errorf("%w: tensor %q given twice", ErrFormat, t.Name)
+		}
+		m.tensors[t.Name] = t
+	}
+	for _, s := range layout {
+		t := m.tensors[s.name]
+		if t == nil {
+			return nil, fmt.Errorf("%w: %q", ErrMissingTensor, s.name)
+		}
+		if !slices.Equal(t.Shape, s.shape) {
+			return nil, fmt.Errorf("%w: %q has shape %v, want %v", ErrShape, s.name, t.Shape, s.shape)
+		}
+		n := 1
+		for _, d := range s.shape {
+			n *= d
+		}
+		if len(t.Data) != n {
+			return nil, fmt.Errorf("%w: %q has %d values, shape %v needs %d", ErrShape, s.name, len(t.Data), s.shape, n)
+		}
+		if err := checkFinite(s.name, t.Data); err != nil {
+			return nil, err
+		}
+	}
+	if len(m.tensors) != len(layout) {
+		for name := range m.tensors {
+			if !inLayout(name) {
+				return nil, fmt.Errorf("%w: unexpected tensor %q", ErrFormat, name)
+			}
+		}
+	}
+	return m, nil
+}
+
+// Shape returns the shape the MTCNN layout requires for the named tensor,
+// or nil if the layout has no such tensor.
+func Shape(name string) []int {
+	for _, s := range layout {
+		if s.name == name {
+			return append([]int(nil), s.shape...)
+		}
+	}
+	return nil
+}
+
+func inLayout(name string) bool { return Shape(name) != nil }
+
 
 // graphShapeMatches compares a graph shape with a layout shape, accepting
 // the [1, 1, C] form the graph uses for PReLU slopes.
