@@ -194,7 +194,6 @@ func Shape(name string) []int {
 
 func inLayout(name string) bool { return Shape(name) != nil }
 
-
 // graphShapeMatches compares a graph shape with a layout shape, accepting
 // the [1, 1, C] form the graph uses for PReLU slopes.
 func graphShapeMatches(got []int64, want []int) bool {
