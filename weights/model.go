@@ -220,16 +220,18 @@ func checkFinite(name string, vals []float32) error {
 	return nil
 }
 
-// The converted file: magic, tensor count, then per tensor its name, rank,
-// dims and little-endian float32 data, and a CRC-32 (IEEE) of all that.
-const magic = "MTCNNW\x00\x01"
+// Magic is the first bytes of every converted weights file. The file holds
+// Magic, the tensor count, then per tensor its name, rank, dims and
+// little-endian float32 data in layout order, then a CRC-32 (IEEE) of all
+// that.
+const Magic = "MTCNNW\x00\x01"
 
 // MarshalBinary encodes the model in the compact converted format that
 // Decode reads. The output depends only on the weights, so converting the
 // same frozen graph twice gives identical bytes.
 func (m *Model) MarshalBinary() ([]byte, error) {
 	var b bytes.Buffer
-	b.WriteString(magic)
+	b.WriteString(Magic)
 	_ = binary.Write(&b, binary.LittleEndian, uint32(len(layout)))
 	for _, s := range layout {
 		t := m.tensors[s.name]
@@ -253,14 +255,14 @@ func (m *Model) MarshalBinary() ([]byte, error) {
 // Decode reads a converted weights file written by MarshalBinary, checking
 // its checksum and every tensor's name and shape against the MTCNN layout.
 func Decode(data []byte) (*Model, error) {
-	if len(data) < len(magic)+8 || string(data[:len(magic)]) != magic {
+	if len(data) < len(Magic)+8 || string(data[:len(Magic)]) != Magic {
 		return nil, fmt.Errorf("%w: not an MTCNN weights file (bad magic)", ErrFormat)
 	}
 	body, sum := data[:len(data)-4], binary.LittleEndian.Uint32(data[len(data)-4:])
 	if crc32.ChecksumIEEE(body) != sum {
 		return nil, fmt.Errorf("%w: checksum mismatch (truncated or corrupt file)", ErrFormat)
 	}
-	r := body[len(magic):]
+	r := body[len(Magic):]
 	take := func(n int) ([]byte, error) {
 		if n > len(r) {
 			return nil, errTruncated

@@ -1,0 +1,65 @@
+// Command mtcnn detects faces with the MTCNN cascade, in pure Go, using the
+// model embedded in the binary (or one you bring).
+//
+// Usage:
+//
+//	mtcnn detect [flags] IMAGE...   print faces (table or -json), draw them (-o DIR)
+//	mtcnn serve [flags]             HTTP API and web page
+//	mtcnn convert FROZEN.pb -o FILE convert a TensorFlow frozen graph's weights
+//	mtcnn inspect FROZEN.pb         list a frozen graph's Const nodes
+//	mtcnn version                   print the version
+//
+// Run "mtcnn COMMAND -h" for a command's flags.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+const usage = `mtcnn: pure-Go MTCNN face detector
+
+Usage:
+  mtcnn detect [flags] IMAGE...     detect faces; -json for JSON lines, -o DIR to draw them
+  mtcnn serve [flags]               serve the HTTP API and web page (default :8080)
+  mtcnn convert FROZEN.pb -o FILE   convert a TensorFlow frozen graph into a weights file
+  mtcnn inspect FROZEN.pb           list the Const nodes of a frozen graph
+  mtcnn version                     print version information
+
+Run 'mtcnn COMMAND -h' for the flags of a command.
+`
+
+// run executes one mtcnn command line and returns the process exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "detect":
+		return runDetect(ctx, rest, stdout, stderr)
+	case "convert":
+		return runConvert(rest, stdout, stderr)
+	case "inspect":
+		return runInspect(rest, stdout, stderr)
+	case "version", "-version", "--version":
+		return runVersion(stdout)
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "mtcnn: unknown command %q\n\n%s", cmd, usage)
+	return 2
+}
