@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"io"
 	"math"
 	"slices"
 	"sync"
@@ -265,7 +266,7 @@ func Decode(data []byte) (*Model, error) {
 	r := body[len(Magic):]
 	take := func(n int) ([]byte, error) {
 		if n > len(r) {
-			return nil, errTruncated
+			return nil, io.ErrUnexpectedEOF
 		}
 		p := r[:n]
 		r = r[n:]
