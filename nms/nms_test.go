@@ -1,0 +1,147 @@
+package nms
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+func TestIoU(t *testing.T) {
+	nan := float32(math.NaN())
+	for _, tc := range []struct {
+		a, b Box
+		want float32
+	}{
+		{Box{0, 0, 10, 10}, Box{0, 0, 10, 10}, 1},
+		{Box{0, 0, 10, 10}, Box{0, 5, 10, 15}, 50.0 / 150},
+		{Box{0, 0, 10, 10}, Box{20, 20, 30, 30}, 0},
+		{Box{10, 10, 0, 0}, Box{0, 5, 10, 15}, 50.0 / 150}, // corners in either order
+		{Box{0, 0, 10, 10}, Box{10, 0, 20, 10}, 0},         // touching edges
+		{Box{0, 0, 0, 10}, Box{0, 0, 0, 10}, 0},            // empty area
+		{Box{0, 0, 10, 10}, Box{2, 2, 4, 4}, 4.0 / 100},    // contained
+		{Box{nan, 0, 10, 10}, Box{0, 0, 10, 10}, 0},        // NaN area is not positive
+		{Box{0, 0, 1e30, 1e30}, Box{0, 0, 1e30, 1e30}, 0},  // area overflows to +Inf: Inf/Inf
+	} {
+		got := IoU(tc.a, tc.b)
+		if tc.a[2] == 1e30 {
+			if !math.IsNaN(float64(got)) {
+				t.Errorf("IoU(%v, %v) = %v, want NaN (as TensorFlow)", tc.a, tc.b, got)
+			}
+			continue
+		}
+		if math.Abs(float64(got-tc.want)) > 1e-7 {
+			t.Errorf("IoU(%v, %v) = %v, want %v", tc.a, tc.b, got, tc.want)
+		}
+	}
+}
+
+func TestSuppress(t *testing.T) {
+	// Boxes 0 and 1 overlap with IoU exactly 0.5 (50/100 ... see below).
+	half := []Box{{0, 0, 10, 10}, {0, 0, 10, 5}} // IoU = 50/100 = 0.5
+	for _, tc := range []struct {
+		name   string
+		boxes  []Box
+		scores []float32
+		iou    float32
+		max    int
+		want   []int
+	}{
+		{"empty", nil, nil, 0.5, 10, nil},
+		{"by score", []Box{{0, 0, 10, 10}, {20, 20, 30, 30}, {40, 40, 50, 50}}, []float32{0.1, 0.9, 0.5}, 0.5, 10, []int{1, 2, 0}},
+		{"suppressed", []Box{{0, 0, 10, 10}, {1, 1, 11, 11}, {40, 40, 50, 50}}, []float32{0.8, 0.9, 0.5}, 0.5, 10, []int{1, 2}},
+		{"strict greater: IoU equal to threshold kept", half, []float32{0.9, 0.8}, 0.5, 10, []int{0, 1}},
+		{"just above threshold dropped", half, []float32{0.9, 0.8}, 0.49, 10, []int{0}},
+		{"ties by ascending index", []Box{{0, 0, 10, 10}, {1, 1, 11, 11}, {2, 2, 12, 12}}, []float32{1, 1, 1}, 0.5, 10, []int{0, 2}},
+		{"ties, later index loses", []Box{{5, 5, 15, 15}, {0, 0, 10, 10}, {40, 0, 50, 10}}, []float32{1, 1, 1}, 0.1, 10, []int{0, 2}},
+		{"max output", []Box{{0, 0, 1, 1}, {2, 2, 3, 3}, {4, 4, 5, 5}}, []float32{0.3, 0.2, 0.1}, 0.5, 2, []int{0, 1}},
+		{"max zero", []Box{{0, 0, 1, 1}}, []float32{1}, 0.5, 0, nil},
+		{"NaN score last", []Box{{0, 0, 1, 1}, {2, 2, 3, 3}}, []float32{float32(math.NaN()), 0.1}, 0.5, 10, []int{1, 0}},
+		{"mismatched lengths", []Box{{0, 0, 1, 1}, {2, 2, 3, 3}}, []float32{0.5}, 0.5, 10, []int{0}},
+		{"degenerate boxes never suppress", []Box{{0, 0, 0, 0}, {0, 0, 0, 0}}, []float32{0.9, 0.8}, 0, 10, []int{0, 1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := Suppress(tc.boxes, tc.scores, tc.iou, tc.max)
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("Suppress = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// naiveSuppress is the textbook algorithm: repeatedly take the best
+// remaining box (lowest index among equals) and drop its overlaps.
+func naiveSuppress(boxes []Box, scores []float32, iou float32, maxOut int) []int {
+	alive := make([]bool, len(boxes))
+	for i := range alive {
+		alive[i] = true
+	}
+	var out []int
+	for len(out) < maxOut {
+		best := -1
+		for i := range boxes {
+			if alive[i] && (best < 0 || scores[i] > scores[best]) {
+				best = i
+			}
+		}
+		if best < 0 {
+			break
+		}
+		out = append(out, best)
+		alive[best] = false
+		for i := range boxes {
+			if alive[i] && IoU(boxes[best], boxes[i]) > iou {
+				alive[i] = false
+			}
+		}
+	}
+	return out
+}
+
+func TestSuppressRandom(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for trial := 0; trial < 200; trial++ {
+		n := r.IntN(60)
+		boxes := make([]Box, n)
+		scores := make([]float32, n)
+		for i := range boxes {
+			y, x := r.Float32()*100, r.Float32()*100
+			boxes[i] = Box{y, x, y + 5 + r.Float32()*30, x + 5 + r.Float32()*30}
+			scores[i] = float32(r.IntN(8)) / 8 // many ties
+		}
+		iou := r.Float32()
+		maxOut := 1 + r.IntN(n+1)
+		got := Suppress(boxes, scores, iou, maxOut)
+		want := naiveSuppress(boxes, scores, iou, maxOut)
+		if !slices.Equal(got, want) {
+			t.Fatalf("trial %d: got %v, want %v", trial, got, want)
+		}
+	}
+}
+
+func ExampleSuppress() {
+	boxes := []Box{
+		{10, 10, 50, 50}, // y1, x1, y2, x2
+		{12, 12, 52, 52}, // overlaps the first
+		{100, 100, 140, 140},
+	}
+	scores := []float32{0.9, 0.95, 0.8}
+	fmt.Println(Suppress(boxes, scores, 0.5, 10))
+	// Output: [1 2]
+}
+
+func BenchmarkSuppress(b *testing.B) {
+	r := rand.New(rand.NewPCG(3, 4))
+	boxes := make([]Box, 2000)
+	scores := make([]float32, len(boxes))
+	for i := range boxes {
+		y, x := r.Float32()*1000, r.Float32()*1000
+		boxes[i] = Box{y, x, y + 24, x + 24}
+		scores[i] = r.Float32()
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		Suppress(boxes, scores, 0.5, 1000)
+	}
+}
