@@ -2,7 +2,8 @@ package cascade
 
 import "time"
 
-// Face is one detected face in the pixel coordinates of the input image.
+// Face is one detected face in pixel coordinates of the input image,
+// relative to its bounds' top-left corner (img.Bounds().Min is (0, 0)).
 // Its JSON form is the CLI's and the HTTP API's:
 // {"box":[x1,y1,x2,y2],"score":S,"landmarks":[[x,y],...]}.
 type Face struct {
