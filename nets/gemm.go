@@ -3,8 +3,10 @@ package nets
 // gemmGeneric computes C += A·B for row-major float32 matrices: A is m×k with
 // row stride lda, B is k×n with row stride ldb, C is m×n with row stride ldc.
 // A's rows may overlap (lda < k): convolution reads its input rows in place
-// that way. It is the specification that every assembly kernel is tested
-// against.
+// that way. Each C element accumulates its products in order of p, each
+// product rounded to float32 before it is added (no fused multiply-add), so
+// results are bit-identical on every architecture. It is the specification
+// every assembly kernel is tested against.
 func gemmGeneric(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
 	for i := 0; i < m; i++ {
 		ci := c[i*ldc : i*ldc+n]
@@ -12,7 +14,7 @@ func gemmGeneric(m, n, k int, a []float32, lda int, b []float32, ldb int, c []fl
 		for p, av := range ai {
 			bp := b[p*ldb : p*ldb+n]
 			for j, bv := range bp {
-				ci[j] += av * bv
+				ci[j] += float32(av * bv)
 			}
 		}
 	}

@@ -1,6 +1,17 @@
+//go:build !amd64 || purego
+
 package nets
 
 // gemm is the matrix kernel every convolution runs on; see gemmGeneric.
 func gemm(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
 	gemmGeneric(m, n, k, a, lda, b, ldb, c, ldc)
 }
+
+// biasPReLU adds biases and applies PReLU; see biasPReLUGeneric.
+func biasPReLU(x, bias, alpha []float32) { biasPReLUGeneric(x, bias, alpha) }
+
+// maxInto is dst = max(dst, src) elementwise; see maxIntoGeneric.
+func maxInto(dst, src []float32) { maxIntoGeneric(dst, src) }
+
+// gemmKernel names the kernel in use, for benchmarks and reports.
+const gemmKernel = "generic"

@@ -12,35 +12,60 @@ func (s shape4) size() int { return s.n * s.h * s.w * s.c }
 // (x > 0 ? x : alpha*x), as the graph's Conv2D, BiasAdd and Select do. The
 // bias is added after the full sum, like BiasAdd, not used as the sum's start.
 //
-// Each kernel row ky of output row y is one matrix product: in NHWC the
+// Each output row is kh matrix products, one per kernel row ky: in NHWC the
 // kw*cin inputs under the kernel at column x are contiguous and start cin
 // floats after those of column x-1, so the input serves as a matrix with
-// overlapping rows and no im2col copy is needed.
+// overlapping rows and no im2col copy is needed. Each output therefore sums
+// its products in the order kernel row, kernel column, input channel, one
+// rounded product at a time: the same bits as the plain definition. (Merging
+// rows into longer products, or im2col, measured slower: they waste work on
+// the small maps of R-Net and O-Net and stream more memory.) Rows run in
+// parallel.
 func conv2d(in []float32, s shape4, w []float32, kh, kw, cout int, bias, alpha, out []float32) shape4 {
 	o := shape4{s.n, s.h - kh + 1, s.w - kw + 1, cout}
-	clear(out[:o.size()])
-	k := kw * s.c
-	if o.h == 1 && o.w == 1 && kh == s.h && kw == s.w {
-		// The "fully connected" layers: each image is one row of A.
-		gemm(s.n, cout, kh*k, in, s.h*s.w*s.c, w, cout, out, cout)
-	} else {
-		for b := 0; b < s.n; b++ {
-			for y := 0; y < o.h; y++ {
-				dst := out[((b*o.h+y)*o.w)*cout:]
-				for ky := 0; ky < kh; ky++ {
-					src := in[((b*s.h+y+ky)*s.w)*s.c:]
-					gemm(o.w, cout, k, src, s.c, w[ky*k*cout:], cout, dst, cout)
-				}
-			}
-		}
+	out = out[:o.size()]
+	if o.h == 1 && o.w == 1 {
+		convFC(in, s, w, o, bias, alpha, out)
+		return o
 	}
-	biasPReLU(out[:o.size()], bias, alpha)
+	k := kw * s.c
+	rowWork := o.w * cout * k * kh
+	parallelFor(s.n*o.h, max(1, rowsPerChunk/o.w), s.n*o.h*rowWork, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			b, y := r/o.h, r%o.h
+			dst := out[r*o.w*cout : (r+1)*o.w*cout]
+			clear(dst)
+			for ky := 0; ky < kh; ky++ {
+				src := in[((b*s.h+y+ky)*s.w)*s.c:]
+				gemm(o.w, cout, k, src, s.c, w[ky*k*cout:], cout, dst, cout)
+			}
+			biasPReLU(dst, bias, alpha)
+		}
+	})
 	return o
 }
 
-// biasPReLU adds the per-channel bias to x (channels last) and applies PReLU
-// with per-channel slopes alpha, or no activation when alpha is nil.
-func biasPReLU(x, bias, alpha []float32) {
+// rowsPerChunk is about how many output pixels one parallel chunk covers:
+// enough to amortise scheduling, few enough to balance two or more cores.
+const rowsPerChunk = 256
+
+// convFC runs the "fully connected" layers, whose kernel covers the whole
+// input: each image is one row of A. Chunks of 64 images keep a chunk's
+// inputs in cache while every column block of the kernel passes over them.
+func convFC(in []float32, s shape4, w []float32, o shape4, bias, alpha, out []float32) {
+	k := s.h * s.w * s.c
+	parallelFor(s.n, 64, s.n*o.c*k, func(lo, hi int) {
+		c := out[lo*o.c : hi*o.c]
+		clear(c)
+		gemm(hi-lo, o.c, k, in[lo*k:], k, w, o.c, c, o.c)
+		biasPReLU(c, bias, alpha)
+	})
+}
+
+// biasPReLUGeneric adds the per-channel bias to x (channels last) and
+// applies PReLU with per-channel slopes alpha, or no activation when alpha
+// is nil. It is the specification of the assembly versions.
+func biasPReLUGeneric(x, bias, alpha []float32) {
 	c := len(bias)
 	for i := 0; i < len(x); i += c {
 		v := x[i : i+c]
@@ -68,27 +93,25 @@ func poolOut(in, k, s int, same bool) (out, padBefore int) {
 }
 
 // maxPool is TensorFlow's MaxPool (NHWC, square k×k window, stride s, SAME
-// or VALID). Padding never wins: windows take the max of real inputs only.
+// or VALID). Padding never wins: windows take the max of real inputs only
+// (SAME pads less than a window, so every window holds one).
 func maxPool(in []float32, s shape4, k, stride int, same bool, out []float32) shape4 {
 	oh, ph := poolOut(s.h, k, stride, same)
 	ow, pw := poolOut(s.w, k, stride, same)
 	o := shape4{s.n, oh, ow, s.c}
+	c := s.c
 	for b := 0; b < s.n; b++ {
 		for y := 0; y < oh; y++ {
 			y0, y1 := max(y*stride-ph, 0), min(y*stride-ph+k, s.h)
 			for x := 0; x < ow; x++ {
 				x0, x1 := max(x*stride-pw, 0), min(x*stride-pw+k, s.w)
-				dst := out[((b*oh+y)*ow+x)*s.c:][:s.c]
-				for c := range dst {
-					dst[c] = float32(math.Inf(-1))
-				}
+				dst := out[((b*oh+y)*ow+x)*c:][:c]
+				copy(dst, in[((b*s.h+y0)*s.w+x0)*c:])
 				for iy := y0; iy < y1; iy++ {
+					row := in[((b*s.h+iy)*s.w)*c:]
 					for ix := x0; ix < x1; ix++ {
-						src := in[((b*s.h+iy)*s.w+ix)*s.c:][:s.c]
-						for c, v := range src {
-							if v > dst[c] {
-								dst[c] = v
-							}
+						if iy != y0 || ix != x0 {
+							maxInto(dst, row[ix*c:ix*c+c])
 						}
 					}
 				}
@@ -96,6 +119,17 @@ func maxPool(in []float32, s shape4, k, stride int, same bool, out []float32) sh
 		}
 	}
 	return o
+}
+
+// maxIntoGeneric sets dst[i] = max(dst[i], src[i]); it is the
+// specification of the assembly version.
+func maxIntoGeneric(dst, src []float32) {
+	src = src[:len(dst)]
+	for i, v := range src {
+		if v > dst[i] {
+			dst[i] = v
+		}
+	}
 }
 
 // softmax applies a softmax over each run of c values, as TensorFlow's

@@ -1,0 +1,91 @@
+//go:build amd64 && !purego
+
+package nets
+
+import "golang.org/x/sys/cpu"
+
+// useAVX2 selects the AVX2 kernel; without AVX2 the generic one runs.
+var useAVX2 = cpu.X86.HasAVX2
+
+// gemmKernel names the kernel in use, for benchmarks and reports.
+var gemmKernel = map[bool]string{true: "avx2", false: "generic"}[cpu.X86.HasAVX2]
+
+// gemmAVX2x16 computes C += A·B for a 16-column block of B and C (m rows,
+// k inner products each), four rows at a time.
+//
+//go:noescape
+func gemmAVX2x16(m, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int)
+
+// gemmAVX2x8 is gemmAVX2x16 for a block of up to 8 columns: mask selects
+// the columns (all ones in the lanes to use), so nothing past the last
+// column is read or written.
+//
+//go:noescape
+func gemmAVX2x8(m, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, mask *[8]int32)
+
+// laneMasks[w] enables the first w lanes.
+var laneMasks = func() (t [9][8]int32) {
+	for w := range t {
+		for l := 0; l < w; l++ {
+			t[w][l] = -1
+		}
+	}
+	return t
+}()
+
+// gemm is the matrix kernel every convolution runs on; see gemmGeneric,
+// whose results the AVX2 kernel reproduces bit for bit: it vectorises
+// across columns, so every C element still sums its products in order,
+// with a separate multiply and add.
+func gemm(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+	if !useAVX2 || m == 0 || n == 0 || k == 0 {
+		gemmGeneric(m, n, k, a, lda, b, ldb, c, ldc)
+		return
+	}
+	// The kernels index without bounds checks: check the extents here.
+	_ = a[(m-1)*lda+k-1]
+	_ = b[(k-1)*ldb+n-1]
+	_ = c[(m-1)*ldc+n-1]
+	j := 0
+	for ; j+16 <= n; j += 16 {
+		gemmAVX2x16(m, k, &a[0], lda, &b[j], ldb, &c[j], ldc)
+	}
+	for ; j < n; j += 8 {
+		gemmAVX2x8(m, k, &a[0], lda, &b[j], ldb, &c[j], ldc, &laneMasks[min(8, n-j)])
+	}
+}
+
+//go:noescape
+func biasPReLUAVX2(x *float32, pixels, c int, bias, alpha *float32, mask *[8]int32)
+
+//go:noescape
+func maxIntoAVX2(dst, src *float32, n int, mask *[8]int32)
+
+// lastMask returns the mask of the lanes of the last block of an n-long run
+// processed eight at a time.
+func lastMask(n int) *[8]int32 { return &laneMasks[n-8*((n-1)/8)] }
+
+// biasPReLU adds biases and applies PReLU; see biasPReLUGeneric, whose
+// results the AVX2 version reproduces bit for bit.
+func biasPReLU(x, bias, alpha []float32) {
+	c := len(bias)
+	if !useAVX2 || alpha == nil || c == 0 || len(x) < c || len(alpha) != c {
+		biasPReLUGeneric(x, bias, alpha)
+		return
+	}
+	pixels := len(x) / c
+	biasPReLUAVX2(&x[0], pixels, c, &bias[0], &alpha[0], lastMask(c))
+	if rest := x[pixels*c:]; len(rest) > 0 {
+		biasPReLUGeneric(rest, bias, alpha)
+	}
+}
+
+// maxInto is dst = max(dst, src) elementwise; see maxIntoGeneric.
+func maxInto(dst, src []float32) {
+	if !useAVX2 || len(dst) == 0 {
+		maxIntoGeneric(dst, src)
+		return
+	}
+	_ = src[len(dst)-1]
+	maxIntoAVX2(&dst[0], &src[0], len(dst), lastMask(len(dst)))
+}

@@ -1,0 +1,92 @@
+package nets
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestGemmMatchesGeneric checks the kernel in use against the generic
+// specification bit for bit: odd and tiny sizes, column tails of every
+// width, overlapping rows (lda < k, as convolution uses), strided B and C,
+// and unaligned starting offsets.
+func TestGemmMatchesGeneric(t *testing.T) {
+	t.Logf("kernel: %s", gemmKernel)
+	r := rand.New(rand.NewPCG(11, 12))
+	fill := func(n int) []float32 {
+		x := make([]float32, n)
+		for i := range x {
+			x[i] = r.Float32()*2 - 1
+		}
+		return x
+	}
+	for _, m := range []int{1, 2, 3, 4, 5, 7, 8, 13, 190} {
+		for _, n := range []int{1, 2, 4, 7, 8, 9, 10, 15, 16, 17, 28, 32, 33, 48, 64, 128, 256} {
+			for _, k := range []int{1, 3, 9, 30, 48, 192} {
+				for _, overlap := range []bool{false, true} {
+					lda := k + r.IntN(3)
+					if overlap {
+						lda = max(1, k/3)
+					}
+					ldb, ldc := n+r.IntN(3), n+r.IntN(5)
+					off := r.IntN(4)
+					a := fill(off + (m-1)*lda + k)
+					b := fill(off + (k-1)*ldb + n)
+					c := fill(off + (m-1)*ldc + n)
+					want := append([]float32(nil), c...)
+					gemmGeneric(m, n, k, a[off:], lda, b[off:], ldb, want[off:], ldc)
+					gemm(m, n, k, a[off:], lda, b[off:], ldb, c[off:], ldc)
+					for i := range c {
+						if math.Float32bits(c[i]) != math.Float32bits(want[i]) {
+							t.Fatalf("m=%d n=%d k=%d lda=%d ldb=%d ldc=%d: c[%d] = %v, want %v", m, n, k, lda, ldb, ldc, i, c[i], want[i])
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestGemmRespectsBounds checks that the kernel writes nothing outside the
+// m×n block of C, including the padding between rows.
+func TestGemmRespectsBounds(t *testing.T) {
+	const m, n, k, ldc = 6, 11, 5, 14
+	a := make([]float32, m*k)
+	b := make([]float32, k*n)
+	for i := range a {
+		a[i] = 1
+	}
+	for i := range b {
+		b[i] = 1
+	}
+	c := make([]float32, (m-1)*ldc+n+8)
+	sentinel := float32(-7)
+	for i := range c {
+		c[i] = sentinel
+	}
+	gemm(m, n, k, a, k, b, n, c, ldc)
+	for i := range c {
+		row, col := i/ldc, i%ldc
+		inside := row < m && col < n
+		if inside && c[i] != sentinel+k || !inside && c[i] != sentinel {
+			t.Fatalf("c[%d] (row %d col %d) = %v", i, row, col, c[i])
+		}
+	}
+}
+
+func BenchmarkGemm(b *testing.B) {
+	// Shapes of P-Net conv3 and O-Net conv5 rows, and R-Net conv4.
+	for _, s := range [][3]int{{190, 32, 48}, {283, 16, 30}, {64, 128, 576}, {196, 256, 1152}} {
+		m, n, k := s[0], s[1], s[2]
+		a := make([]float32, m*k)
+		bb := make([]float32, k*n)
+		c := make([]float32, m*n)
+		b.Run(fmt.Sprintf("%dx%dx%d", m, n, k), func(b *testing.B) {
+			b.SetBytes(int64(2 * m * n * k)) // reported MB/s = MFLOP/s
+			for b.Loop() {
+				gemm(m, n, k, a, k, bb, n, c, n)
+			}
+		})
+	}
+}
