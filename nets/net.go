@@ -166,6 +166,7 @@ type cacheEntry struct {
 
 // program is one compiled graph with its input and output nodes.
 type program struct {
+	mem  *arena
 	g    *gorgonia.ExprGraph
 	vm   gorgonia.VM
 	in   *gorgonia.Node
@@ -217,14 +218,14 @@ func (n *Net) Run(data []float32, batch, h, w int) (*Output, error) {
 		return nil, err
 	}
 	if n.kind == PNet {
-		return n.runShape(data, key)
+		return n.runBands(data, h, w)
 	}
 	// Batches run in power-of-two chunks, largest first, so a few compiled
 	// shapes serve every batch size without padding.
 	out := &Output{N: batch, H: 1, W: 1}
 	per := h * w * 3
 	for done := 0; done < batch; {
-		chunk := min(maxChunk, 1<<(bits.Len(uint(batch-done))-1))
+		chunk := min(n.maxChunk(), 1<<(bits.Len(uint(batch-done))-1))
 		o, err := n.runShape(data[done*per:(done+chunk)*per], shape4{chunk, h, w, 3})
 		if err != nil {
 			return nil, err
@@ -237,8 +238,48 @@ func (n *Net) Run(data []float32, batch, h, w int) (*Output, error) {
 	return out, nil
 }
 
-// maxChunk is the largest batch R-Net and O-Net run as one graph.
-const maxChunk = 256
+// bandPixels bounds the input pixels P-Net processes at once. Larger images
+// run in horizontal bands, so the memory a pyramid level needs does not grow
+// with the image.
+const bandPixels = 1 << 18
+
+// pnetOut returns P-Net's output size along an input side of n >= 12:
+// conv 3x3, pool 2x2 VALID, conv 3x3, conv 3x3.
+func pnetOut(n int) int { return (n-2)/2 - 4 }
+
+// runBands runs P-Net over a large input in bands of output rows. Output
+// rows [r0, r1) depend exactly on input rows [2*r0, 2*r1+10); a band
+// starting on an even row keeps the 2x2 pooling grid, so every output is
+// computed from the same inputs, in the same order, as in one pass.
+func (n *Net) runBands(data []float32, h, w int) (*Output, error) {
+	oh, ow := pnetOut(h), pnetOut(w)
+	band := max(1, (bandPixels/w-10)/2) // output rows per band
+	if band >= oh {
+		return n.runShape(data, shape4{1, h, w, 3})
+	}
+	out := &Output{N: 1, H: oh, W: ow, Prob: make([]float32, oh*ow), Reg: make([]float32, oh*ow*4)}
+	for r0 := 0; r0 < oh; r0 += band {
+		r1 := min(r0+band, oh)
+		in := data[2*r0*w*3 : (2*r1+10)*w*3]
+		o, err := n.runShape(in, shape4{1, 2*(r1-r0) + 10, w, 3})
+		if err != nil {
+			return nil, err
+		}
+		copy(out.Prob[r0*ow:], o.Prob)
+		copy(out.Reg[r0*ow*4:], o.Reg)
+	}
+	return out, nil
+}
+
+// maxChunk is the largest batch the net runs as one graph: large enough to
+// amortise a run, small enough that the first layer's output (the largest)
+// stays at a few megabytes.
+func (n *Net) maxChunk() int {
+	if n.kind == ONet {
+		return 32
+	}
+	return 128
+}
 
 func (n *Net) runShape(data []float32, key shape4) (*Output, error) {
 	p, err := n.get(key)
@@ -308,6 +349,7 @@ func (n *Net) put(key shape4, p *program) {
 // compile builds the gorgonia graph of the net for one input shape.
 func (n *Net) compile(key shape4) (p *program, err error) {
 	g := gorgonia.NewGraph()
+	mem := &arena{}
 	param := func(name string, shape ...int) *gorgonia.Node {
 		t := n.model.Tensor(name)
 		return gorgonia.NewTensor(g, tensor.Float32, len(shape), gorgonia.WithName(name), gorgonia.WithShape(shape...),
@@ -317,9 +359,9 @@ func (n *Net) compile(key shape4) (p *program, err error) {
 	x := in
 	for _, s := range n.arch.trunk {
 		if s.conv == "" {
-			x, err = gorgonia.ApplyOp(poolOp{k: s.pool, s: s.s, same: s.same}, x)
+			x, err = gorgonia.ApplyOp(poolOp{k: s.pool, s: s.s, same: s.same, mem: mem}, x)
 		} else {
-			x, err = gorgonia.ApplyOp(convOp{kh: s.kh, kw: s.kw, cin: s.cin, cout: s.cout, prelu: true}, x,
+			x, err = gorgonia.ApplyOp(convOp{kh: s.kh, kw: s.kw, cin: s.cin, cout: s.cout, prelu: true, mem: mem}, x,
 				param(s.conv+"/weights", s.kh, s.kw, s.cin, s.cout), param(s.conv+"/biases", s.cout),
 				param(s.prelu+"/weights", s.cout))
 		}
@@ -329,10 +371,10 @@ func (n *Net) compile(key shape4) (p *program, err error) {
 	}
 	var outs []*gorgonia.Node
 	for i, h := range n.arch.heads {
-		y, err := gorgonia.ApplyOp(convOp{kh: 1, kw: 1, cin: n.arch.cin, cout: h.cout}, x,
+		y, err := gorgonia.ApplyOp(convOp{kh: 1, kw: 1, cin: n.arch.cin, cout: h.cout, mem: mem}, x,
 			param(h.conv+"/weights", 1, 1, n.arch.cin, h.cout), param(h.conv+"/biases", h.cout))
 		if err == nil && i == 0 {
-			y, err = gorgonia.ApplyOp(softmaxOp{}, y)
+			y, err = gorgonia.ApplyOp(softmaxOp{mem: mem}, y)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("nets: building %v head %s: %w", n.kind, h.conv, err)
@@ -346,7 +388,7 @@ func (n *Net) compile(key shape4) (p *program, err error) {
 		}
 	}()
 	vm := gorgonia.NewTapeMachine(g)
-	return &program{g: g, vm: vm, in: in, outs: outs}, nil
+	return &program{mem: mem, g: g, vm: vm, in: in, outs: outs}, nil
 }
 
 // run executes the program on one input and copies its outputs out, then
@@ -355,6 +397,7 @@ func (p *program) run(data []float32, key shape4) (*Output, error) {
 	defer func() {
 		p.vm.Reset()
 		p.g.UnbindAllNonInputs()
+		p.mem.release()
 	}()
 	x := tensor.New(tensor.WithShape(key.n, key.h, key.w, key.c), tensor.WithBacking(data))
 	if err := gorgonia.Let(p.in, x); err != nil {

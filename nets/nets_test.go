@@ -227,7 +227,7 @@ func TestBatchIndependent(t *testing.T) {
 		t.Fatal(err)
 	}
 	const per = 24 * 24 * 3
-	x := randomInput(99, 300*per) // 256 + 32 + 8 + 4
+	x := randomInput(99, 300*per) // 128 + 128 + 32 + 8 + 4
 	all, err := net.Run(x, 300, 24, 24)
 	if err != nil {
 		t.Fatal(err)
@@ -335,4 +335,36 @@ func TestConcurrent(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+// TestPNetBands checks that P-Net over an input large enough to run in
+// bands gives exactly what one pass gives.
+func TestPNetBands(t *testing.T) {
+	p, err := New(model(t), PNet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const h, w = 301, 2000 // about 2.3 bands
+	x := randomInput(77, h*w*3)
+	banded, err := p.Run(x, 1, h, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	whole, err := p.runShape(x, shape4{1, h, w, 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if banded.H != whole.H || banded.W != whole.W || banded.H != pnetOut(h) {
+		t.Fatalf("banded %dx%d, whole %dx%d", banded.H, banded.W, whole.H, whole.W)
+	}
+	for i := range whole.Prob {
+		if banded.Prob[i] != whole.Prob[i] {
+			t.Fatalf("prob[%d] = %v banded, %v whole", i, banded.Prob[i], whole.Prob[i])
+		}
+	}
+	for i := range whole.Reg {
+		if banded.Reg[i] != whole.Reg[i] {
+			t.Fatalf("reg[%d] = %v banded, %v whole", i, banded.Reg[i], whole.Reg[i])
+		}
+	}
 }

@@ -35,8 +35,32 @@ func flat(v gorgonia.Value) ([]float32, error) {
 	return t.Data().([]float32), nil
 }
 
-func newOut(s shape4) *tensor.Dense {
-	return tensor.New(tensor.WithShape(s.n, s.h, s.w, s.c), tensor.WithBacking(make([]float32, s.size())))
+// arena hands out the output buffers of one graph's operations from the
+// shared buffer pool and takes them all back once a run's results have been
+// copied out, so steady-state runs allocate little.
+type arena struct {
+	bufs [][]float32
+}
+
+func (a *arena) alloc(s shape4) *tensor.Dense {
+	var b []float32
+	if a == nil {
+		b = make([]float32, s.size())
+	} else {
+		b = getBuf(s.size())
+		a.bufs = append(a.bufs, b)
+	}
+	return tensor.New(tensor.WithShape(s.n, s.h, s.w, s.c), tensor.WithBacking(b))
+}
+
+// release returns every buffer handed out since the last release. Nothing
+// may use them afterwards.
+func (a *arena) release() {
+	for _, b := range a.bufs {
+		putBuf(b)
+	}
+	clear(a.bufs)
+	a.bufs = a.bufs[:0]
 }
 
 func dimsOf(ds gorgonia.DimSizer) (tensor.Shape, error) {
@@ -64,6 +88,7 @@ var (
 type convOp struct {
 	kh, kw, cin, cout int
 	prelu             bool
+	mem               *arena
 }
 
 func (op convOp) Arity() int {
@@ -119,7 +144,7 @@ func (op convOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
 	if len(w) != op.kh*op.kw*op.cin*op.cout || len(b) != op.cout || (op.prelu && len(alpha) != op.cout) {
 		return nil, fmt.Errorf("%v: weights do not fit", op)
 	}
-	out := newOut(shape4{s.n, s.h - op.kh + 1, s.w - op.kw + 1, op.cout})
+	out := op.mem.alloc(shape4{s.n, s.h - op.kh + 1, s.w - op.kw + 1, op.cout})
 	conv2d(x, s, w, op.kh, op.kw, op.cout, b, alpha, out.Data().([]float32))
 	return out, nil
 }
@@ -141,6 +166,7 @@ func (op convOp) String() string {
 type poolOp struct {
 	k, s int
 	same bool
+	mem  *arena
 }
 
 func (op poolOp) Arity() int    { return 1 }
@@ -172,7 +198,7 @@ func (op poolOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
 	}
 	h, _ := poolOut(s.h, op.k, op.s, op.same)
 	w, _ := poolOut(s.w, op.k, op.s, op.same)
-	out := newOut(shape4{s.n, h, w, s.c})
+	out := op.mem.alloc(shape4{s.n, h, w, s.c})
 	maxPool(x, s, op.k, op.s, op.same, out.Data().([]float32))
 	return out, nil
 }
@@ -191,7 +217,7 @@ func (op poolOp) String() string {
 }
 
 // softmaxOp is a softmax over the channel (last) axis.
-type softmaxOp struct{}
+type softmaxOp struct{ mem *arena }
 
 func (op softmaxOp) Arity() int    { return 1 }
 func (op softmaxOp) Type() hm.Type { return hm.NewFnType(tensor4, tensor4) }
@@ -212,7 +238,7 @@ func (op softmaxOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%v: %w", op, err)
 	}
-	out := newOut(s)
+	out := op.mem.alloc(s)
 	y := out.Data().([]float32)
 	copy(y, x)
 	softmax(y, s.c)
