@@ -48,7 +48,7 @@ func TestElementwiseKernels(t *testing.T) {
 			maxIntoGeneric(wantMax[:c], src[:c])
 			maxInto(dst[:c], src[:c])
 			for i := range dst {
-				if dst[i] != wantMax[i] {
+				if math.Float32bits(dst[i]) != math.Float32bits(wantMax[i]) {
 					t.Fatalf("maxInto c=%d: dst[%d] = %v, want %v", c, i, dst[i], wantMax[i])
 				}
 			}
