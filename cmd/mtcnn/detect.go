@@ -58,7 +58,9 @@ func runDetect(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	asJSON := fs.Bool("json", false, "print one JSON object per image per line")
 	outDir := fs.String("o", "", "write DIR/<name>.png with the faces outlined")
 	maxPixels := fs.Int64("max-pixels", imageio.DefaultMaxPixels, "refuse images with more pixels than this (checked before decoding)")
-	modelPath := fs.String("model", "", "model to use instead of the embedded one (converted weights file or frozen graph .pb)")
+	modelPath := fs.String("model", "", "model to use instead of the embedded one: converted weights file, frozen graph .pb, "+
+		"directory holding pnet.onnx, rnet.onnx and onet.onnx, or three comma-separated .onnx files")
+	of := addONNXFlags(fs)
 	paths, err := parseInterspersed(fs, args)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -76,7 +78,7 @@ func runDetect(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintf(stderr, "mtcnn detect: %v\n", err)
 		return 2
 	}
-	model, err := loadModel(*modelPath)
+	model, err := loadModelOpts(*modelPath, of.options(), stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "mtcnn detect: %v\n", err)
 		return 1

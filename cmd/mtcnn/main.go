@@ -35,6 +35,7 @@ Usage:
   mtcnn serve [flags]               serve the HTTP API and web page (default :8080)
   mtcnn convert FROZEN.pb -o FILE   convert a TensorFlow frozen graph into a weights file
   mtcnn inspect FROZEN.pb           list the Const nodes of a frozen graph
+  mtcnn export-onnx -o DIR          write the three networks as ONNX models
   mtcnn version                     print version information
 
 Run 'mtcnn COMMAND -h' for the flags of a command.
@@ -56,6 +57,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runConvert(rest, stdout, stderr)
 	case "inspect":
 		return runInspect(rest, stdout, stderr)
+	case "export-onnx":
+		return runExportONNX(rest, stdout, stderr)
 	case "version", "-version", "--version":
 		return runVersion(stdout)
 	case "help", "-h", "-help", "--help":
