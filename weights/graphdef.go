@@ -92,6 +92,12 @@ type Graph struct {
 // maxDims bounds the rank a shape may claim; TensorFlow itself caps it at 254.
 const maxDims = 254
 
+// maxElements bounds the elements a tensor may claim: far above any MTCNN
+// weight (the largest has 294,912), far below what a 30-byte Const using
+// TensorFlow's fill-with-one-value shorthand could otherwise make us
+// allocate.
+const maxElements = 1 << 26
+
 // ParseGraphDef decodes a binary tf.GraphDef (a frozen .pb file). It checks
 // every length against the input, so truncated or corrupt data yields an
 // error wrapping ErrFormat, never a panic.
@@ -345,8 +351,8 @@ func (t *TensorProto) NumElements() (int, error) {
 		if d < 0 {
 			return 0, fmt.Errorf("unknown dimension in shape %v", t.Shape)
 		}
-		if d != 0 && n > math.MaxInt32/int(min(d, math.MaxInt32)) {
-			return 0, fmt.Errorf("shape %v is too large", t.Shape)
+		if d != 0 && n > maxElements/int(min(d, maxElements+1)) {
+			return 0, fmt.Errorf("shape %v has more than %d elements", t.Shape, maxElements)
 		}
 		n *= int(d)
 	}

@@ -179,3 +179,16 @@ func TestRealGraph(t *testing.T) {
 		}
 	}
 }
+
+// TestShorthandBounded checks that a tiny Const claiming a huge shape
+// through the one-value shorthand is refused rather than allocated.
+func TestShorthandBounded(t *testing.T) {
+	tp := TensorProto{DType: DTFloat, Shape: []int64{46340, 46340}, FloatVal: []float32{1}}
+	if _, err := tp.Float32s(); err == nil || !strings.Contains(err.Error(), "elements") {
+		t.Errorf("error %v, want a size error", err)
+	}
+	tp.Shape = []int64{1 << 62, 4}
+	if _, err := tp.NumElements(); err == nil {
+		t.Error("overflowing shape accepted")
+	}
+}
