@@ -6,6 +6,7 @@
 //	mtcnn detect [flags] IMAGE...   print faces (table or -json), draw them (-o DIR)
 //	mtcnn serve [flags]             HTTP API and web page
 //	mtcnn convert FROZEN.pb -o FILE convert a TensorFlow frozen graph's weights
+//	mtcnn export-onnx -o DIR        write the nets as ONNX (pnet/rnet/onet.onnx)
 //	mtcnn inspect FROZEN.pb         list a frozen graph's Const nodes
 //	mtcnn version                   print the version
 //
