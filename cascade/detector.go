@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"sync"
 	"time"
 
 	"github.com/mtcnn-go/mtcnn/nets"
@@ -20,6 +21,16 @@ import (
 // use by multiple goroutines; the networks keep compiled graphs for reuse.
 type Detector struct {
 	pnet, rnet, onet *nets.Net
+	// scratch recycles the per-detection buffers (*scratch).
+	scratch sync.Pool
+}
+
+// scratch holds the buffers one detection needs: the BGR pixels, a resized
+// pyramid level, and a batch of crops. They are reused across calls.
+type scratch struct {
+	bgr   []uint8
+	level []float32
+	crops []float32
 }
 
 // New returns a Detector for the given weights.
@@ -104,24 +115,30 @@ func (d *Detector) DetectStats(ctx context.Context, img image.Image, opts Option
 	if len(levels) == 0 {
 		return []Face{}, st, nil
 	}
-	bgr := toBGR(img)
+	sc, _ := d.scratch.Get().(*scratch)
+	if sc == nil {
+		sc = new(scratch)
+	}
+	defer d.scratch.Put(sc)
+	bgr := toBGR(img, sc.bgr)
+	sc.bgr = bgr.pix
 
 	t0 := time.Now()
-	c, err := d.stage1(ctx, bgr, levels, opts.Thresholds[0])
+	c, err := d.stage1(ctx, bgr, levels, opts.Thresholds[0], sc)
 	st.Stage[0], st.Candidates[0] = time.Since(t0), len(c.boxes)
 	if err != nil || len(c.boxes) == 0 {
 		return []Face{}, st, err
 	}
 
 	t0 = time.Now()
-	c, err = d.stage2(ctx, bgr, c, opts.Thresholds[1])
+	c, err = d.stage2(ctx, bgr, c, opts.Thresholds[1], sc)
 	st.Stage[1], st.Candidates[1] = time.Since(t0), len(c.boxes)
 	if err != nil || len(c.boxes) == 0 {
 		return []Face{}, st, err
 	}
 
 	t0 = time.Now()
-	faces, err := d.stage3(ctx, bgr, c, opts.Thresholds[2])
+	faces, err := d.stage3(ctx, bgr, c, opts.Thresholds[2], sc)
 	st.Stage[2], st.Candidates[2] = time.Since(t0), len(faces)
 	if err != nil {
 		return nil, st, err
@@ -157,15 +174,14 @@ func pyramid(h, w int, o Options) ([]level, error) {
 	return out, nil
 }
 
-func (d *Detector) stage1(ctx context.Context, img bgrImage, levels []level, threshold float32) (candidates, error) {
+func (d *Detector) stage1(ctx context.Context, img bgrImage, levels []level, threshold float32, sc *scratch) (candidates, error) {
 	var all candidates
-	var buf []float32
 	for _, l := range levels {
 		if err := ctx.Err(); err != nil {
 			return candidates{}, fmt.Errorf("cascade: %w", err)
 		}
-		buf = resizeBilinear(img, l.h, l.w, buf)
-		out, err := d.pnet.Run(buf, 1, l.h, l.w)
+		sc.level = resizeBilinear(img, l.h, l.w, sc.level)
+		out, err := d.pnet.Run(sc.level, 1, l.h, l.w)
 		if err != nil {
 			return candidates{}, fmt.Errorf("cascade: P-Net at %dx%d: %w", l.w, l.h, err)
 		}
@@ -197,13 +213,14 @@ func (d *Detector) stage1(ctx context.Context, img bgrImage, levels []level, thr
 }
 
 // refine runs R-Net or O-Net on 'size'-pixel crops of every candidate box.
-func refine(ctx context.Context, net *nets.Net, img bgrImage, c candidates) (*nets.Output, error) {
+func refine(ctx context.Context, net *nets.Net, img bgrImage, c candidates, sc *scratch) (*nets.Output, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("cascade: %w", err)
 	}
 	size := net.Kind().InputSize()
 	per := size * size * 3
-	batch := make([]float32, len(c.boxes)*per)
+	sc.crops = grow(sc.crops, len(c.boxes)*per)
+	batch := sc.crops
 	for i, b := range c.boxes {
 		cropAndResize(img, b, size, batch[i*per:(i+1)*per])
 	}
@@ -230,8 +247,8 @@ func keep(c candidates, out *nets.Output, threshold float32) (candidates, []int)
 	return k, idx
 }
 
-func (d *Detector) stage2(ctx context.Context, img bgrImage, c candidates, threshold float32) (candidates, error) {
-	out, err := refine(ctx, d.rnet, img, c)
+func (d *Detector) stage2(ctx context.Context, img bgrImage, c candidates, threshold float32, sc *scratch) (candidates, error) {
+	out, err := refine(ctx, d.rnet, img, c, sc)
 	if err != nil {
 		return candidates{}, err
 	}
@@ -243,8 +260,8 @@ func (d *Detector) stage2(ctx context.Context, img bgrImage, c candidates, thres
 	return k, nil
 }
 
-func (d *Detector) stage3(ctx context.Context, img bgrImage, c candidates, threshold float32) ([]Face, error) {
-	out, err := refine(ctx, d.onet, img, c)
+func (d *Detector) stage3(ctx context.Context, img bgrImage, c candidates, threshold float32, sc *scratch) ([]Face, error) {
+	out, err := refine(ctx, d.onet, img, c, sc)
 	if err != nil {
 		return nil, err
 	}

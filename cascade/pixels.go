@@ -20,10 +20,16 @@ type bgrImage struct {
 // are un-premultiplied first, so they read as their NRGBA equivalents. Gray
 // images give the same value in all three channels; 16-bit images use the
 // high byte, as color.NRGBAModel does.
-func toBGR(img image.Image) bgrImage {
+//
+// The pixels go into buf when it is large enough.
+func toBGR(img image.Image, buf []uint8) bgrImage {
 	r := img.Bounds()
 	out := bgrImage{w: r.Dx(), h: r.Dy()}
-	out.pix = make([]uint8, out.w*out.h*3)
+	if n := out.w * out.h * 3; cap(buf) >= n {
+		out.pix = buf[:n]
+	} else {
+		out.pix = make([]uint8, n)
+	}
 	dst := out.pix
 	switch m := img.(type) {
 	case *image.YCbCr:
