@@ -97,6 +97,11 @@ type Config struct {
 	ReadTimeout       time.Duration
 	WriteTimeout      time.Duration
 	IdleTimeout       time.Duration
+	// WasmDir is the folder holding the browser build, mtcnn.wasm and
+	// wasm_exec.js (the release's dist/web/wasm), served under /wasm/ for
+	// the page's "detect in this browser" option. Empty means the page
+	// offers only server-side detection.
+	WasmDir string
 }
 
 // DefaultConfig returns the configuration the zero Config stands for,
@@ -187,7 +192,7 @@ func New(cfg Config, det Detector, logger *slog.Logger) *Server {
 		s.SetDetector(det)
 	}
 	s.routes = s.routeTable()
-	s.handler = s.middleware(s.newRouter(s.routes, s.cfg.AuthToken))
+	s.handler = s.middleware(s.withWasm(s.newRouter(s.routes, s.cfg.AuthToken)))
 	return s
 }
 

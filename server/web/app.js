@@ -8,6 +8,7 @@
   const statusEl = $("status"), errorEl = $("error"), countEl = $("count");
   const facesEl = $("faces"), timingEl = $("timing"), again = $("detect");
   const sliders = ["min_size", "factor", "t1", "t2", "t3"].map($);
+  const inBrowser = $("in_browser"), inBrowserLabel = $("in_browser_label");
 
   let file = null;      // the current image file
   let bitmap = null;    // its decoded pixels, upright
@@ -32,6 +33,24 @@
       min_size: v(0), factor: v(1), thresholds: [v(2), v(3), v(4)].join(","),
     });
     return p.toString();
+  }
+
+  // The same options for in-browser detection (wasm/mtcnn-wasm.js).
+  function options() {
+    const v = (i) => Number(sliders[i].value);
+    return { min_size: v(0), factor: v(1), thresholds: [v(2), v(3), v(4)] };
+  }
+
+  // detectHere runs the detector compiled to WebAssembly in a worker; its
+  // answer has the shape of /v1/detect's.
+  async function detectHere(mine) {
+    const body = await window.mtcnnWasm.detect(file, options());
+    if (mine !== seq) return;
+    result = body;
+    active = -1;
+    draw();
+    list();
+    setState("done", `Found ${result.faces.length} face(s) in this browser.`);
   }
 
   function draw() {
@@ -85,6 +104,10 @@
     again.disabled = true;
     setState("loading", "Detecting…");
     try {
+      if (inBrowser.checked && window.mtcnnWasm) {
+        await detectHere(mine);
+        return;
+      }
       const resp = await fetch("v1/detect?" + query(), {
         method: "POST",
         headers: { "Content-Type": file.type || "application/octet-stream" },
@@ -125,6 +148,12 @@
     draw();
     await detect();
   }
+
+  // Offer in-browser detection when the server has the wasm build.
+  if (window.mtcnnWasm) {
+    window.mtcnnWasm.available().then((ok) => { inBrowserLabel.hidden = !ok; });
+  }
+  inBrowser.addEventListener("change", detect);
 
   fileInput.addEventListener("change", () => choose(fileInput.files[0]));
   again.addEventListener("click", detect);
