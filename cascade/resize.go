@@ -15,7 +15,8 @@ func legacyWeights(outSize, inSize int) []lerpWeights {
 	scale := float32(inSize) / float32(outSize)
 	ws := make([]lerpWeights, outSize)
 	for i := range ws {
-		in := float32(i) * scale
+		// Rounded explicitly: in - f below must not fuse with this product.
+		in := float32(float32(i) * scale)
 		f := float32(math.Floor(float64(in)))
 		ws[i] = lerpWeights{
 			lo:   max(int(f), 0),

@@ -21,14 +21,16 @@ func IoU(a, b Box) float32 {
 	ax1, ax2 := min(a[1], a[3]), max(a[1], a[3])
 	by1, by2 := min(b[0], b[2]), max(b[0], b[2])
 	bx1, bx2 := min(b[1], b[3]), max(b[1], b[3])
-	areaA := float32(ay2-ay1) * float32(ax2-ax1)
-	areaB := float32(by2-by1) * float32(bx2-bx1)
+	// Every product is rounded explicitly so that no architecture fuses it
+	// into the sums below: float32 results must not depend on the CPU.
+	areaA := float32(float32(ay2-ay1) * float32(ax2-ax1))
+	areaB := float32(float32(by2-by1) * float32(bx2-bx1))
 	if !(areaA > 0) || !(areaB > 0) {
 		return 0
 	}
 	ih := max(float32(min(ay2, by2)-max(ay1, by1)), 0)
 	iw := max(float32(min(ax2, bx2)-max(ax1, bx1)), 0)
-	inter := ih * iw
+	inter := float32(ih * iw)
 	return inter / float32(float32(areaA+areaB)-inter)
 }
 
