@@ -6,7 +6,8 @@
 // goroutine count before and after the load.
 //
 // It exits 1 when an answer is neither 200 nor 503, when a request fails
-// at the transport level, or when goroutines remain after the load.
+// at the transport level, when goroutines remain after the load, or when
+// the in-process server's peak RSS exceeds -max-rss-mib (default 512).
 //
 //	go run ./bench/load                     # 32 clients, 30 s, in-process server
 //	go run ./bench/load -clients 8 -duration 10s
@@ -55,6 +56,7 @@ type options struct {
 	retryAfter  bool
 	token       string
 	verbose     bool
+	maxRSS      int64 // bytes; 0: no bound
 }
 
 // run parses args, runs the load and returns the exit code.
@@ -73,11 +75,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&o.retryAfter, "retry-after", true, "after a 503, wait as its Retry-After says (capped at 1 s) before the next request")
 	fs.StringVar(&o.token, "auth-token", os.Getenv("MTCNN_AUTH_TOKEN"), "bearer token to send, if the server needs one")
 	fs.BoolVar(&o.verbose, "v", false, "log the in-process server's requests to stderr")
+	maxRSS := fs.Int64("max-rss-mib", 512, "fail when the in-process server's peak RSS exceeds this many MiB (0: no bound)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
 		return 2
+	}
+	if o.target == "" {
+		o.maxRSS = *maxRSS << 20
 	}
 	if fs.NArg() > 0 || o.clients < 1 || o.duration <= 0 {
 		fmt.Fprintln(stderr, "load: bad arguments; see -h")
@@ -170,7 +176,7 @@ func load(o options, stdout, stderr io.Writer) error {
 	after := settleGoroutines(before, 10*time.Second)
 
 	all := slices.Concat(results...)
-	return report(stdout, all, elapsed, before, after)
+	return report(stdout, all, elapsed, before, after, o.maxRSS)
 }
 
 // startServer opens the server with the real detector on a loopback port.
@@ -255,7 +261,7 @@ func settleGoroutines(target int, limit time.Duration) int {
 }
 
 // report prints the results and fails on a broken expectation.
-func report(w io.Writer, all []result, elapsed time.Duration, before, after int) error {
+func report(w io.Writer, all []result, elapsed time.Duration, before, after int, maxRSS int64) error {
 	byStatus := map[int]int{}
 	var lat, lat200 []time.Duration
 	for _, r := range all {
@@ -285,9 +291,9 @@ func report(w io.Writer, all []result, elapsed time.Duration, before, after int)
 		parts = append(parts, fmt.Sprintf("%s: %d", name, byStatus[c]))
 	}
 	fmt.Fprintf(w, "status: %s\n", strings.Join(parts, ", "))
-	hwm, err := peakRSS()
-	if err != nil {
-		fmt.Fprintf(w, "peak RSS: unknown (%v)\n", err)
+	hwm, rssErr := peakRSS()
+	if rssErr != nil {
+		fmt.Fprintf(w, "peak RSS: unknown (%v)\n", rssErr)
 	} else {
 		fmt.Fprintf(w, "peak RSS (VmHWM): %.1f MiB\n", float64(hwm)/(1<<20))
 	}
@@ -304,6 +310,9 @@ func report(w io.Writer, all []result, elapsed time.Duration, before, after int)
 	}
 	if after > before {
 		errs = append(errs, fmt.Errorf("goroutines grew from %d to %d", before, after))
+	}
+	if maxRSS > 0 && rssErr == nil && hwm > maxRSS {
+		errs = append(errs, fmt.Errorf("peak RSS %.1f MiB is over the bound of %d MiB", float64(hwm)/(1<<20), maxRSS>>20))
 	}
 	if len(errs) > 0 {
 		fmt.Fprintln(w, "FAIL")
