@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mtcnn-go/mtcnn/internal/parallel"
 	"github.com/mtcnn-go/mtcnn/nets"
 	"github.com/mtcnn-go/mtcnn/nms"
 	"github.com/mtcnn-go/mtcnn/weights"
@@ -221,9 +222,11 @@ func refine(ctx context.Context, net *nets.Net, img bgrImage, c candidates, sc *
 	per := size * size * 3
 	sc.crops = grow(sc.crops, len(c.boxes)*per)
 	batch := sc.crops
-	for i, b := range c.boxes {
-		cropAndResize(img, b, size, batch[i*per:(i+1)*per])
-	}
+	parallel.For(len(c.boxes), 16, len(c.boxes)*per*4, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			cropAndResize(img, c.boxes[i], size, batch[i*per:(i+1)*per])
+		}
+	})
 	out, err := net.Run(batch, len(c.boxes), size, size)
 	if err != nil {
 		return nil, fmt.Errorf("cascade: %v: %w", net.Kind(), err)

@@ -1,6 +1,10 @@
 package cascade
 
-import "math"
+import (
+	"math"
+
+	"github.com/mtcnn-go/mtcnn/internal/parallel"
+)
 
 // lerpWeights are the interpolation weights of one output coordinate.
 type lerpWeights struct {
@@ -38,19 +42,22 @@ func resizeBilinear(img bgrImage, h, w int, out []float32) []float32 {
 	ys := legacyWeights(h, img.h)
 	xs := legacyWeights(w, img.w)
 	stride := img.w * 3
-	for y, wy := range ys {
-		top := img.pix[wy.lo*stride:]
-		bot := img.pix[wy.hi*stride:]
-		row := out[y*w*3:]
-		for x, wx := range xs {
-			l, r := 3*wx.lo, 3*wx.hi
-			for c := 0; c < 3; c++ {
-				t := lerp(normalised[top[l+c]], normalised[top[r+c]], wx.frac)
-				b := lerp(normalised[bot[l+c]], normalised[bot[r+c]], wx.frac)
-				row[3*x+c] = lerp(t, b, wy.frac)
+	parallel.For(h, 16, h*w*3*4, func(lo, hi int) {
+		for y := lo; y < hi; y++ {
+			wy := ys[y]
+			top := img.pix[wy.lo*stride:]
+			bot := img.pix[wy.hi*stride:]
+			row := out[y*w*3:]
+			for x, wx := range xs {
+				l, r := 3*wx.lo, 3*wx.hi
+				for c := 0; c < 3; c++ {
+					t := lerp(normalised[top[l+c]], normalised[top[r+c]], wx.frac)
+					b := lerp(normalised[bot[l+c]], normalised[bot[r+c]], wx.frac)
+					row[3*x+c] = lerp(t, b, wy.frac)
+				}
 			}
 		}
-	}
+	})
 	return out
 }
 

@@ -100,8 +100,9 @@ func maxPool(in []float32, s shape4, k, stride int, same bool, out []float32) sh
 	ow, pw := poolOut(s.w, k, stride, same)
 	o := shape4{s.n, oh, ow, s.c}
 	c := s.c
-	for b := 0; b < s.n; b++ {
-		for y := 0; y < oh; y++ {
+	parallelFor(s.n*oh, max(1, rowsPerChunk/ow), o.size()*k*k, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			b, y := r/oh, r%oh
 			y0, y1 := max(y*stride-ph, 0), min(y*stride-ph+k, s.h)
 			for x := 0; x < ow; x++ {
 				x0, x1 := max(x*stride-pw, 0), min(x*stride-pw+k, s.w)
@@ -117,7 +118,7 @@ func maxPool(in []float32, s shape4, k, stride int, same bool, out []float32) sh
 				}
 			}
 		}
-	}
+	})
 	return o
 }
 
