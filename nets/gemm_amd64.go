@@ -4,11 +4,34 @@ package nets
 
 import "golang.org/x/sys/cpu"
 
-// useAVX2 selects the AVX2 kernel; without AVX2 the generic one runs.
+// useAVX2 selects the AVX2 kernels; without AVX2 the generic ones run.
 var useAVX2 = cpu.X86.HasAVX2
 
-// gemmKernel names the kernel in use, for benchmarks and reports.
-var gemmKernel = map[bool]string{true: "avx2", false: "generic"}[cpu.X86.HasAVX2]
+// useAVX512 selects the AVX-512 GEMM where the CPU has AVX-512F.
+var useAVX512 = cpu.X86.HasAVX512F && cpu.X86.HasAVX2
+
+// gemmKernel names the GEMM kernel in use, for benchmarks and reports.
+var gemmKernel = func() string {
+	switch {
+	case useAVX512:
+		return "avx512"
+	case useAVX2:
+		return "avx2"
+	}
+	return "generic"
+}()
+
+// gemmAVX512x32 computes C += A·B for a 32-column block, four rows at a
+// time; mask1 enables columns 16..31 (bit l for column 16+l).
+//
+//go:noescape
+func gemmAVX512x32(m, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, mask1 uint16)
+
+// gemmAVX512x16 is gemmAVX512x32 for a block of up to 16 columns enabled
+// by mask.
+//
+//go:noescape
+func gemmAVX512x16(m, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, mask uint16)
 
 // gemmAVX2x16 computes C += A·B for a 16-column block of B and C (m rows,
 // k inner products each), four rows at a time.
@@ -34,9 +57,9 @@ var laneMasks = func() (t [9][8]int32) {
 }()
 
 // gemm is the matrix kernel every convolution runs on; see gemmGeneric,
-// whose results the AVX2 kernel reproduces bit for bit: it vectorises
-// across columns, so every C element still sums its products in order,
-// with a separate multiply and add.
+// whose results the AVX-512 and AVX2 kernels reproduce bit for bit: they
+// vectorise across columns, so every C element still sums its products in
+// order, with a separate multiply and add.
 func gemm(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
 	if !useAVX2 || m == 0 || n == 0 || k == 0 {
 		gemmGeneric(m, n, k, a, lda, b, ldb, c, ldc)
@@ -46,6 +69,28 @@ func gemm(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, 
 	_ = a[(m-1)*lda+k-1]
 	_ = b[(k-1)*ldb+n-1]
 	_ = c[(m-1)*ldc+n-1]
+	if useAVX512 {
+		gemm512(m, n, k, a, lda, b, ldb, c, ldc)
+		return
+	}
+	gemm256(m, n, k, a, lda, b, ldb, c, ldc)
+}
+
+// gemm512 runs the AVX-512 kernels over blocks of 32 and 16 columns, the
+// last one masked.
+func gemm512(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+	j := 0
+	for ; n-j > 16; j += 32 {
+		gemmAVX512x32(m, k, &a[0], lda, &b[j], ldb, &c[j], ldc, uint16(1<<min(16, n-j-16)-1))
+	}
+	if j < n {
+		gemmAVX512x16(m, k, &a[0], lda, &b[j], ldb, &c[j], ldc, uint16(1<<(n-j)-1))
+	}
+}
+
+// gemm256 runs the AVX2 kernels over blocks of 16 and 8 columns, the last
+// one masked.
+func gemm256(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
 	j := 0
 	for ; j+16 <= n; j += 16 {
 		gemmAVX2x16(m, k, &a[0], lda, &b[j], ldb, &c[j], ldc)

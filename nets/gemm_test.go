@@ -13,6 +13,10 @@ import (
 // and unaligned starting offsets.
 func TestGemmMatchesGeneric(t *testing.T) {
 	t.Logf("kernel: %s", gemmKernel)
+	checkGemm(t)
+}
+
+func checkGemm(t *testing.T) {
 	r := rand.New(rand.NewPCG(11, 12))
 	fill := func(n int) []float32 {
 		x := make([]float32, n)

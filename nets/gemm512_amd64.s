@@ -1,0 +1,210 @@
+#include "textflag.h"
+
+// func gemmAVX512x32(m, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, mask1 uint16)
+//
+// C[i, 0:32] += sum_p A[i, p] * B[p, 0:32], four rows of C at a time, each
+// product rounded before it is added (VMULPS then VADDPS), in order of p.
+// Columns 16..31 are masked by mask1 (bit l enables column 16+l): nothing
+// outside the enabled columns is read or written.
+TEXT ·gemmAVX512x32(SB), NOSPLIT, $0-66
+	MOVQ m+0(FP), R8
+	MOVQ k+8(FP), R9
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), R10
+	SHLQ $2, R10
+	MOVQ b+32(FP), DI
+	MOVQ ldb+40(FP), R11
+	SHLQ $2, R11
+	MOVQ c+48(FP), DX
+	MOVQ ldc+56(FP), R12
+	SHLQ $2, R12
+	MOVWQZX mask1+64(FP), AX
+	KMOVW AX, K1
+
+z32rows4:
+	CMPQ R8, $4
+	JLT  z32rows1
+	LEAQ (DX)(R12*1), R13
+	LEAQ (R13)(R12*1), R14
+	LEAQ (R14)(R12*1), R15
+	VMOVUPS (DX), Z0
+	VMOVUPS.Z 64(DX), K1, Z1
+	VMOVUPS (R13), Z2
+	VMOVUPS.Z 64(R13), K1, Z3
+	VMOVUPS (R14), Z4
+	VMOVUPS.Z 64(R14), K1, Z5
+	VMOVUPS (R15), Z6
+	VMOVUPS.Z 64(R15), K1, Z7
+	MOVQ SI, AX
+	LEAQ (SI)(R10*1), BX
+	MOVQ DI, R14
+	MOVQ R9, R13
+
+z32loop4:
+	VMOVUPS (R14), Z8
+	VMOVUPS.Z 64(R14), K1, Z9
+	VBROADCASTSS (AX), Z10
+	VMULPS Z8, Z10, Z11
+	VADDPS Z11, Z0, Z0
+	VMULPS Z9, Z10, Z12
+	VADDPS Z12, Z1, Z1
+	VBROADCASTSS (BX), Z10
+	VMULPS Z8, Z10, Z13
+	VADDPS Z13, Z2, Z2
+	VMULPS Z9, Z10, Z14
+	VADDPS Z14, Z3, Z3
+	VBROADCASTSS (AX)(R10*2), Z10
+	VMULPS Z8, Z10, Z15
+	VADDPS Z15, Z4, Z4
+	VMULPS Z9, Z10, Z16
+	VADDPS Z16, Z5, Z5
+	VBROADCASTSS (BX)(R10*2), Z10
+	VMULPS Z8, Z10, Z17
+	VADDPS Z17, Z6, Z6
+	VMULPS Z9, Z10, Z18
+	VADDPS Z18, Z7, Z7
+	ADDQ $4, AX
+	ADDQ $4, BX
+	ADDQ R11, R14
+	DECQ R13
+	JNZ  z32loop4
+
+	LEAQ (DX)(R12*1), R13
+	LEAQ (R13)(R12*1), R14
+	LEAQ (R14)(R12*1), R15
+	VMOVUPS Z0, (DX)
+	VMOVUPS Z1, K1, 64(DX)
+	VMOVUPS Z2, (R13)
+	VMOVUPS Z3, K1, 64(R13)
+	VMOVUPS Z4, (R14)
+	VMOVUPS Z5, K1, 64(R14)
+	VMOVUPS Z6, (R15)
+	VMOVUPS Z7, K1, 64(R15)
+	LEAQ (SI)(R10*4), SI
+	LEAQ (DX)(R12*4), DX
+	SUBQ $4, R8
+	JMP  z32rows4
+
+z32rows1:
+	TESTQ R8, R8
+	JZ    z32done
+	VMOVUPS (DX), Z0
+	VMOVUPS.Z 64(DX), K1, Z1
+	MOVQ SI, AX
+	MOVQ DI, R14
+	MOVQ R9, R13
+
+z32loop1:
+	VMOVUPS (R14), Z8
+	VMOVUPS.Z 64(R14), K1, Z9
+	VBROADCASTSS (AX), Z10
+	VMULPS Z8, Z10, Z11
+	VADDPS Z11, Z0, Z0
+	VMULPS Z9, Z10, Z12
+	VADDPS Z12, Z1, Z1
+	ADDQ $4, AX
+	ADDQ R11, R14
+	DECQ R13
+	JNZ  z32loop1
+	VMOVUPS Z0, (DX)
+	VMOVUPS Z1, K1, 64(DX)
+	ADDQ R10, SI
+	ADDQ R12, DX
+	DECQ R8
+	JMP  z32rows1
+
+z32done:
+	VZEROUPPER
+	RET
+
+// func gemmAVX512x16(m, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, mask uint16)
+//
+// As gemmAVX512x32 for one block of up to 16 columns enabled by mask.
+TEXT ·gemmAVX512x16(SB), NOSPLIT, $0-66
+	MOVQ m+0(FP), R8
+	MOVQ k+8(FP), R9
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), R10
+	SHLQ $2, R10
+	MOVQ b+32(FP), DI
+	MOVQ ldb+40(FP), R11
+	SHLQ $2, R11
+	MOVQ c+48(FP), DX
+	MOVQ ldc+56(FP), R12
+	SHLQ $2, R12
+	MOVWQZX mask+64(FP), AX
+	KMOVW AX, K1
+
+z16rows4:
+	CMPQ R8, $4
+	JLT  z16rows1
+	LEAQ (DX)(R12*1), R13
+	LEAQ (R13)(R12*1), R14
+	LEAQ (R14)(R12*1), R15
+	VMOVUPS.Z (DX), K1, Z0
+	VMOVUPS.Z (R13), K1, Z2
+	VMOVUPS.Z (R14), K1, Z4
+	VMOVUPS.Z (R15), K1, Z6
+	MOVQ SI, AX
+	LEAQ (SI)(R10*1), BX
+	MOVQ DI, R14
+	MOVQ R9, R13
+
+z16loop4:
+	VMOVUPS.Z (R14), K1, Z8
+	VBROADCASTSS (AX), Z10
+	VMULPS Z8, Z10, Z11
+	VADDPS Z11, Z0, Z0
+	VBROADCASTSS (BX), Z10
+	VMULPS Z8, Z10, Z12
+	VADDPS Z12, Z2, Z2
+	VBROADCASTSS (AX)(R10*2), Z10
+	VMULPS Z8, Z10, Z13
+	VADDPS Z13, Z4, Z4
+	VBROADCASTSS (BX)(R10*2), Z10
+	VMULPS Z8, Z10, Z14
+	VADDPS Z14, Z6, Z6
+	ADDQ $4, AX
+	ADDQ $4, BX
+	ADDQ R11, R14
+	DECQ R13
+	JNZ  z16loop4
+
+	LEAQ (DX)(R12*1), R13
+	LEAQ (R13)(R12*1), R14
+	LEAQ (R14)(R12*1), R15
+	VMOVUPS Z0, K1, (DX)
+	VMOVUPS Z2, K1, (R13)
+	VMOVUPS Z4, K1, (R14)
+	VMOVUPS Z6, K1, (R15)
+	LEAQ (SI)(R10*4), SI
+	LEAQ (DX)(R12*4), DX
+	SUBQ $4, R8
+	JMP  z16rows4
+
+z16rows1:
+	TESTQ R8, R8
+	JZ    z16done
+	VMOVUPS.Z (DX), K1, Z0
+	MOVQ SI, AX
+	MOVQ DI, R14
+	MOVQ R9, R13
+
+z16loop1:
+	VMOVUPS.Z (R14), K1, Z8
+	VBROADCASTSS (AX), Z10
+	VMULPS Z8, Z10, Z11
+	VADDPS Z11, Z0, Z0
+	ADDQ $4, AX
+	ADDQ R11, R14
+	DECQ R13
+	JNZ  z16loop1
+	VMOVUPS Z0, K1, (DX)
+	ADDQ R10, SI
+	ADDQ R12, DX
+	DECQ R8
+	JMP  z16rows1
+
+z16done:
+	VZEROUPPER
+	RET
