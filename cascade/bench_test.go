@@ -10,7 +10,7 @@ import (
 )
 
 func benchmarkDetect(b *testing.B, image string, minSize float32) {
-	img := loadImage(b, testenv.Path(b, "testdata", "images", image))
+	img := testenv.Image(b, testenv.Path(b, "testdata", "images", image))
 	det, err := cascade.NewDefault()
 	if err != nil {
 		b.Fatal(err)

@@ -104,7 +104,7 @@ func TestPyramidBudget(t *testing.T) {
 
 func TestContextCancelled(t *testing.T) {
 	d := detector(t)
-	img := loadImage(t, testenv.Path(t, "testdata", "images", "ivan.png"))
+	img := testenv.Image(t, testenv.Path(t, "testdata", "images", "ivan.png"))
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if _, err := d.Detect(ctx, img, cascade.Options{}); !errors.Is(err, context.Canceled) {
@@ -117,7 +117,7 @@ func TestContextCancelled(t *testing.T) {
 func TestImageTypes(t *testing.T) {
 	shared := testenv.Shared(t)
 	d := detector(t)
-	src := loadImage(t, filepath.Join(shared, "testdata", "images", "test_image.png"))
+	src := testenv.Image(t, filepath.Join(shared, "testdata", "images", "test_image.png"))
 	ref, err := reference.Load(filepath.Join(shared, "testdata", "reference", "min40", "test_image.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -173,7 +173,7 @@ func TestImageTypes(t *testing.T) {
 // RGB equivalents.
 func TestGrayAndPaletted(t *testing.T) {
 	d := detector(t)
-	gray := loadImage(t, testenv.Path(t, "testdata", "images", "hopper_gray.png"))
+	gray := testenv.Image(t, testenv.Path(t, "testdata", "images", "hopper_gray.png"))
 	b := gray.Bounds()
 	rgb := image.NewNRGBA(b)
 	draw.Draw(rgb, b, gray, b.Min, draw.Src)
@@ -220,7 +220,7 @@ func TestConcurrentDetect(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		img := loadImage(t, filepath.Join(shared, "testdata", "images", ref.Image))
+		img := testenv.Image(t, filepath.Join(shared, "testdata", "images", ref.Image))
 		for range 2 {
 			wg.Add(1)
 			go func() {
@@ -241,7 +241,7 @@ func TestConcurrentDetect(t *testing.T) {
 
 func TestDetectStats(t *testing.T) {
 	d := detector(t)
-	img := loadImage(t, testenv.Path(t, "testdata", "images", "test_image.png"))
+	img := testenv.Image(t, testenv.Path(t, "testdata", "images", "test_image.png"))
 	faces, st, err := d.DetectStats(context.Background(), img, cascade.Options{})
 	if err != nil {
 		t.Fatal(err)

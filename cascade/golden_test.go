@@ -2,9 +2,6 @@ package cascade_test
 
 import (
 	"context"
-	"image"
-	_ "image/png"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,20 +10,6 @@ import (
 	"github.com/mtcnn-go/mtcnn/internal/reference"
 	"github.com/mtcnn-go/mtcnn/internal/testenv"
 )
-
-func loadImage(tb testing.TB, path string) image.Image {
-	tb.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer f.Close()
-	img, _, err := image.Decode(f)
-	if err != nil {
-		tb.Fatalf("%s: %v", path, err)
-	}
-	return img
-}
 
 // TestGolden runs the cascade on every reference image at min size 20 and
 // 40 and compares with what the reference graph output.
@@ -47,7 +30,7 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			img := loadImage(t, filepath.Join(shared, "testdata", "images", ref.Image))
+			img := testenv.Image(t, filepath.Join(shared, "testdata", "images", ref.Image))
 			if b := img.Bounds(); b.Dx() != ref.Width || b.Dy() != ref.Height {
 				t.Fatalf("image is %v, reference says %dx%d", b, ref.Width, ref.Height)
 			}

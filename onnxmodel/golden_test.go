@@ -2,8 +2,6 @@ package onnxmodel
 
 import (
 	"context"
-	"image"
-	_ "image/png"
 	"os"
 	"path/filepath"
 	"testing"
@@ -64,7 +62,7 @@ func TestGoldenONNX(t *testing.T) {
 						if err != nil {
 							t.Fatal(err)
 						}
-						img := loadPNG(t, filepath.Join(shared, "testdata", "images", ref.Image))
+						img := testenv.Image(t, filepath.Join(shared, "testdata", "images", ref.Image))
 						got, err := det.Detect(context.Background(), img, ref.Options())
 						if err != nil {
 							t.Fatal(err)
@@ -79,18 +77,4 @@ func TestGoldenONNX(t *testing.T) {
 			}
 		})
 	}
-}
-
-func loadPNG(tb testing.TB, path string) image.Image {
-	tb.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer f.Close()
-	img, _, err := image.Decode(f)
-	if err != nil {
-		tb.Fatalf("%s: %v", path, err)
-	}
-	return img
 }

@@ -3,6 +3,8 @@
 package testenv
 
 import (
+	"image"
+	_ "image/png" // the shared images are PNGs
 	"os"
 	"path/filepath"
 	"testing"
@@ -57,4 +59,20 @@ func moduleRoot() (string, error) {
 		}
 		dir = parent
 	}
+}
+
+// Image decodes the image file at path (any format registered by the
+// caller's imports), failing the test when it cannot.
+func Image(tb testing.TB, path string) image.Image {
+	tb.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer f.Close()
+	img, _, err := image.Decode(f)
+	if err != nil {
+		tb.Fatalf("%s: %v", path, err)
+	}
+	return img
 }
