@@ -51,12 +51,14 @@ func runDetect(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, detectUsage); fs.PrintDefaults() }
 	def := cascade.DefaultOptions()
-	minSize := fs.Float64("min-size", float64(def.MinSize), "smallest face side in pixels")
-	factor := fs.Float64("factor", float64(def.Factor), "pyramid scale step, in (0, 1)")
+	// Parsed as float64 with the decimal defaults, so -h shows "0.709"
+	// rather than the float32 value's float64 expansion.
+	minSize := fs.Float64("min-size", 20, "smallest face side in pixels")
+	factor := fs.Float64("factor", 0.709, "pyramid scale step, in (0, 1)")
 	th := thresholdsFlag(def.Thresholds)
 	fs.Var(&th, "thresholds", "P-Net, R-Net, O-Net score thresholds `a,b,c`")
 	asJSON := fs.Bool("json", false, "print one JSON object per image per line")
-	outDir := fs.String("o", "", "write DIR/<name>.png with the faces outlined")
+	outDir := fs.String("o", "", "write `DIR`/<name>.png with the faces outlined")
 	maxPixels := fs.Int64("max-pixels", imageio.DefaultMaxPixels, "refuse images with more pixels than this (checked before decoding)")
 	modelPath := fs.String("model", "", "model to use instead of the embedded one: converted weights file, frozen graph .pb, "+
 		"directory holding pnet.onnx, rnet.onnx and onet.onnx, or three comma-separated .onnx files")
