@@ -2,6 +2,8 @@
 
 package nets
 
+//go:generate go run gen_amd64.go
+
 import "golang.org/x/sys/cpu"
 
 // useAVX2 selects the AVX2 kernels; without AVX2 the generic ones run.
