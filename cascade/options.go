@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
+	"strings"
 )
 
 // Options are the cascade's parameters. The zero value of each field means
@@ -62,4 +64,24 @@ func (o Options) Validate() error {
 		}
 	}
 	return nil
+}
+
+// ParseThresholds parses the text form of Options.Thresholds: three
+// comma-separated numbers ("0.6,0.7,0.7"), spaces allowed around each. It
+// checks the syntax only; Validate checks the range. Errors wrap
+// ErrOptions.
+func ParseThresholds(s string) ([3]float32, error) {
+	var out [3]float32
+	parts := strings.Split(s, ",")
+	if len(parts) != 3 {
+		return out, fmt.Errorf("%w: thresholds %q must be three comma-separated numbers", ErrOptions, s)
+	}
+	for i, p := range parts {
+		f, err := strconv.ParseFloat(strings.TrimSpace(p), 32)
+		if err != nil {
+			return out, fmt.Errorf("%w: threshold %q is not a number", ErrOptions, p)
+		}
+		out[i] = float32(f)
+	}
+	return out, nil
 }

@@ -315,14 +315,8 @@ func parseOptions(q url.Values) (cascade.Options, error) {
 		}
 	}
 	if v := q.Get("thresholds"); v != "" {
-		parts := strings.Split(v, ",")
-		if len(parts) != 3 {
-			return o, fmt.Errorf("%w: thresholds %q must be three comma-separated numbers", cascade.ErrOptions, v)
-		}
-		for i, p := range parts {
-			if o.Thresholds[i], err = num("threshold", p); err != nil {
-				return o, err
-			}
+		if o.Thresholds, err = cascade.ParseThresholds(v); err != nil {
+			return o, err
 		}
 	}
 	return o, o.Validate()

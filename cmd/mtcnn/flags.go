@@ -3,8 +3,8 @@ package main
 import (
 	"flag"
 	"fmt"
-	"strconv"
-	"strings"
+
+	"github.com/mtcnn-go/mtcnn/cascade"
 )
 
 // parseInterspersed parses flags that may come before or after the
@@ -36,27 +36,10 @@ func (t *thresholdsFlag) String() string {
 }
 
 func (t *thresholdsFlag) Set(s string) error {
-	v, err := parseThresholds(s)
+	v, err := cascade.ParseThresholds(s)
 	if err != nil {
 		return err
 	}
 	*t = v
 	return nil
-}
-
-// parseThresholds parses exactly three comma-separated numbers.
-func parseThresholds(s string) ([3]float32, error) {
-	var out [3]float32
-	parts := strings.Split(s, ",")
-	if len(parts) != 3 {
-		return out, fmt.Errorf("want three comma-separated thresholds, got %q", s)
-	}
-	for i, p := range parts {
-		f, err := strconv.ParseFloat(strings.TrimSpace(p), 32)
-		if err != nil {
-			return out, fmt.Errorf("threshold %q: %w", p, err)
-		}
-		out[i] = float32(f)
-	}
-	return out, nil
 }
