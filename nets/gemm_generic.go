@@ -2,9 +2,10 @@
 
 package nets
 
-// gemm is the matrix kernel every convolution runs on; see gemmGeneric.
+// gemm is the matrix kernel every convolution runs on: gemmBlocked, which
+// gives gemmGeneric's results bit for bit.
 func gemm(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
-	gemmGeneric(m, n, k, a, lda, b, ldb, c, ldc)
+	gemmBlocked(m, n, k, a, lda, b, ldb, c, ldc)
 }
 
 // biasPReLU adds biases and applies PReLU; see biasPReLUGeneric.
@@ -14,4 +15,4 @@ func biasPReLU(x, bias, alpha []float32) { biasPReLUGeneric(x, bias, alpha) }
 func maxInto(dst, src []float32) { maxIntoGeneric(dst, src) }
 
 // gemmKernel names the kernel in use, for benchmarks and reports.
-const gemmKernel = "generic"
+const gemmKernel = "generic (4x4 blocked)"
