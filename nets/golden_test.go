@@ -25,9 +25,9 @@ type goldenCase struct {
 	N     int    `json:"n"`
 	H     int    `json:"h"`
 	W     int    `json:"w"`
-	Prob  []f32 `json:"prob"`
-	Reg   []f32 `json:"reg"`
-	Marks []f32 `json:"landmarks,omitempty"`
+	Prob  []f32  `json:"prob"`
+	Reg   []f32  `json:"reg"`
+	Marks []f32  `json:"landmarks,omitempty"`
 }
 
 // f32 is a float32 written as its shortest decimal, which reads back to
