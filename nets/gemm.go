@@ -19,3 +19,15 @@ func gemmGeneric(m, n, k int, a []float32, lda int, b []float32, ldb int, c []fl
 		}
 	}
 }
+
+// gemmSegGeneric is gemmGeneric with the inner dimension in segs segments:
+// A's row i holds its segLen values of segment s at a[i*lda + s*segA:], B
+// holds the segs*segLen rows of all segments one after another, and each C
+// element adds the products of segment 0, then 1, and so on. A convolution
+// passes its kernel rows as the segments, so one call computes a whole
+// output row. It is the specification of the segmented kernels.
+func gemmSegGeneric(m, n, segs, segLen int, a []float32, lda, segA int, b []float32, ldb int, c []float32, ldc int) {
+	for s := 0; s < segs; s++ {
+		gemmGeneric(m, n, segLen, a[s*segA:], lda, b[s*segLen*ldb:], ldb, c, ldc)
+	}
+}

@@ -27,26 +27,26 @@ var gemmKernel = func() string {
 // time; mask1 enables columns 16..31 (bit l for column 16+l).
 //
 //go:noescape
-func gemmAVX512x32(m, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, mask1 uint16)
+func gemmAVX512x32(m, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, mask1 uint16, segs, segA int)
 
 // gemmAVX512x16 is gemmAVX512x32 for a block of up to 16 columns enabled
 // by mask.
 //
 //go:noescape
-func gemmAVX512x16(m, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, mask uint16)
+func gemmAVX512x16(m, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, mask uint16, segs, segA int)
 
 // gemmAVX2x16 computes C += A·B for a 16-column block of B and C (m rows,
 // k inner products each), four rows at a time.
 //
 //go:noescape
-func gemmAVX2x16(m, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int)
+func gemmAVX2x16(m, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, segs, segA int)
 
 // gemmAVX2x8 is gemmAVX2x16 for a block of up to 8 columns: mask selects
 // the columns (all ones in the lanes to use), so nothing past the last
 // column is read or written.
 //
 //go:noescape
-func gemmAVX2x8(m, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, mask *[8]int32)
+func gemmAVX2x8(m, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, mask *[8]int32, segs, segA int)
 
 // laneMasks[w] enables the first w lanes.
 var laneMasks = func() (t [9][8]int32) {
@@ -58,47 +58,41 @@ var laneMasks = func() (t [9][8]int32) {
 	return t
 }()
 
-// gemm is the matrix kernel every convolution runs on; see gemmGeneric,
-// whose results the AVX-512 and AVX2 kernels reproduce bit for bit: they
-// vectorise across columns, so every C element still sums its products in
-// order, with a separate multiply and add.
+// gemm is the matrix kernel; see gemmGeneric. It is gemmSeg with one
+// segment.
 func gemm(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
-	if !useAVX2 || m == 0 || n == 0 || k == 0 {
-		gemmGeneric(m, n, k, a, lda, b, ldb, c, ldc)
+	gemmSeg(m, n, 1, k, a, lda, 0, b, ldb, c, ldc)
+}
+
+// gemmSeg is the segmented product every convolution runs on; see
+// gemmSegGeneric, whose results the AVX-512 and AVX2 kernels reproduce bit
+// for bit: they vectorise across columns, so every C element still sums
+// its products in order, with a separate multiply and add.
+func gemmSeg(m, n, segs, segLen int, a []float32, lda, segA int, b []float32, ldb int, c []float32, ldc int) {
+	if !useAVX2 || m == 0 || n == 0 || segs == 0 || segLen == 0 {
+		gemmSegGeneric(m, n, segs, segLen, a, lda, segA, b, ldb, c, ldc)
 		return
 	}
 	// The kernels index without bounds checks: check the extents here.
-	_ = a[(m-1)*lda+k-1]
-	_ = b[(k-1)*ldb+n-1]
+	_ = a[(m-1)*lda+(segs-1)*segA+segLen-1]
+	_ = b[(segs*segLen-1)*ldb+n-1]
 	_ = c[(m-1)*ldc+n-1]
 	if useAVX512 {
-		gemm512(m, n, k, a, lda, b, ldb, c, ldc)
+		j := 0
+		for ; n-j > 16; j += 32 {
+			gemmAVX512x32(m, segLen, &a[0], lda, &b[j], ldb, &c[j], ldc, uint16(1<<min(16, n-j-16)-1), segs, segA)
+		}
+		if j < n {
+			gemmAVX512x16(m, segLen, &a[0], lda, &b[j], ldb, &c[j], ldc, uint16(1<<(n-j)-1), segs, segA)
+		}
 		return
 	}
-	gemm256(m, n, k, a, lda, b, ldb, c, ldc)
-}
-
-// gemm512 runs the AVX-512 kernels over blocks of 32 and 16 columns, the
-// last one masked.
-func gemm512(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
-	j := 0
-	for ; n-j > 16; j += 32 {
-		gemmAVX512x32(m, k, &a[0], lda, &b[j], ldb, &c[j], ldc, uint16(1<<min(16, n-j-16)-1))
-	}
-	if j < n {
-		gemmAVX512x16(m, k, &a[0], lda, &b[j], ldb, &c[j], ldc, uint16(1<<(n-j)-1))
-	}
-}
-
-// gemm256 runs the AVX2 kernels over blocks of 16 and 8 columns, the last
-// one masked.
-func gemm256(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
 	j := 0
 	for ; j+16 <= n; j += 16 {
-		gemmAVX2x16(m, k, &a[0], lda, &b[j], ldb, &c[j], ldc)
+		gemmAVX2x16(m, segLen, &a[0], lda, &b[j], ldb, &c[j], ldc, segs, segA)
 	}
 	for ; j < n; j += 8 {
-		gemmAVX2x8(m, k, &a[0], lda, &b[j], ldb, &c[j], ldc, &laneMasks[min(8, n-j)])
+		gemmAVX2x8(m, segLen, &a[0], lda, &b[j], ldb, &c[j], ldc, &laneMasks[min(8, n-j)], segs, segA)
 	}
 }
 

@@ -19,6 +19,7 @@ func TestGemmAVX2MatchesGeneric(t *testing.T) {
 	defer func(old bool) { useAVX512 = old }(useAVX512)
 	useAVX512 = false
 	checkGemm(t)
+	checkGemmSeg(t)
 }
 
 // TestGeneratedKernelsUpToDate checks that gemm_kernels_amd64.s is what

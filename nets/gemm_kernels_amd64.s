@@ -4,12 +4,14 @@
 
 #include "textflag.h"
 
-// func gemmAVX2x16(m, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int)
+// func gemmAVX2x16(m, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, segs, segA int)
 //
 // C[i, 0:16] += sum_p A[i, p] * B[p, 0:16], four rows of C at a time.
-// Each product is rounded before it is added (VMULPS, then VADDPS) and
-// each C element sums its products in order of p, as gemmGeneric does.
-TEXT ·gemmAVX2x16(SB), NOSPLIT, $0-64
+// A row's k values come in segs segments, segA floats apart (the kernel
+// rows of a convolution); B's segs*k rows are contiguous. Each product is
+// rounded before it is added (VMULPS, then VADDPS) and each C element
+// sums its products in order, as gemmSegGeneric does.
+TEXT ·gemmAVX2x16(SB), NOSPLIT, $0-80
 	MOVQ m+0(FP), R8
 	MOVQ k+8(FP), R9
 	MOVQ a+16(FP), SI
@@ -39,6 +41,12 @@ AVX2x16_rows4:
 	MOVQ SI, AX
 	LEAQ (SI)(R10*1), BX
 	MOVQ DI, R14
+	MOVQ segs+64(FP), CX
+	MOVQ segA+72(FP), R15
+	SUBQ R9, R15
+	SHLQ $2, R15
+
+AVX2x16_seg4:
 	MOVQ R9, R13
 
 AVX2x16_loop4:
@@ -69,6 +77,10 @@ AVX2x16_loop4:
 	ADDQ R11, R14
 	DECQ R13
 	JNZ  AVX2x16_loop4
+	ADDQ R15, AX
+	ADDQ R15, BX
+	DECQ CX
+	JNZ  AVX2x16_seg4
 
 	LEAQ (DX)(R12*1), R13
 	LEAQ (R13)(R12*1), R14
@@ -93,6 +105,12 @@ AVX2x16_rows1:
 	VMOVUPS 32(DX), Y1
 	MOVQ SI, AX
 	MOVQ DI, R14
+	MOVQ segs+64(FP), CX
+	MOVQ segA+72(FP), R15
+	SUBQ R9, R15
+	SHLQ $2, R15
+
+AVX2x16_seg1:
 	MOVQ R9, R13
 
 AVX2x16_loop1:
@@ -107,6 +125,9 @@ AVX2x16_loop1:
 	ADDQ R11, R14
 	DECQ R13
 	JNZ  AVX2x16_loop1
+	ADDQ R15, AX
+	DECQ CX
+	JNZ  AVX2x16_seg1
 	VMOVUPS Y0, (DX)
 	VMOVUPS Y1, 32(DX)
 	ADDQ R10, SI
@@ -118,13 +139,15 @@ AVX2x16_done:
 	VZEROUPPER
 	RET
 
-// func gemmAVX2x8(m, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, mask *[8]int32)
+// func gemmAVX2x8(m, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, mask *[8]int32, segs, segA int)
 //
 // C[i, 0:8] += sum_p A[i, p] * B[p, 0:8] for the columns mask enables (all
 // ones in a lane enables it); nothing else is read or written.
-// Each product is rounded before it is added (VMULPS, then VADDPS) and
-// each C element sums its products in order of p, as gemmGeneric does.
-TEXT ·gemmAVX2x8(SB), NOSPLIT, $0-72
+// A row's k values come in segs segments, segA floats apart (the kernel
+// rows of a convolution); B's segs*k rows are contiguous. Each product is
+// rounded before it is added (VMULPS, then VADDPS) and each C element
+// sums its products in order, as gemmSegGeneric does.
+TEXT ·gemmAVX2x8(SB), NOSPLIT, $0-88
 	MOVQ m+0(FP), R8
 	MOVQ k+8(FP), R9
 	MOVQ a+16(FP), SI
@@ -152,6 +175,12 @@ AVX2x8_rows4:
 	MOVQ SI, AX
 	LEAQ (SI)(R10*1), BX
 	MOVQ DI, R14
+	MOVQ segs+72(FP), CX
+	MOVQ segA+80(FP), R15
+	SUBQ R9, R15
+	SHLQ $2, R15
+
+AVX2x8_seg4:
 	MOVQ R9, R13
 
 AVX2x8_loop4:
@@ -173,6 +202,10 @@ AVX2x8_loop4:
 	ADDQ R11, R14
 	DECQ R13
 	JNZ  AVX2x8_loop4
+	ADDQ R15, AX
+	ADDQ R15, BX
+	DECQ CX
+	JNZ  AVX2x8_seg4
 
 	LEAQ (DX)(R12*1), R13
 	LEAQ (R13)(R12*1), R14
@@ -192,6 +225,12 @@ AVX2x8_rows1:
 	VMASKMOVPS (DX), Y15, Y0
 	MOVQ SI, AX
 	MOVQ DI, R14
+	MOVQ segs+72(FP), CX
+	MOVQ segA+80(FP), R15
+	SUBQ R9, R15
+	SHLQ $2, R15
+
+AVX2x8_seg1:
 	MOVQ R9, R13
 
 AVX2x8_loop1:
@@ -203,6 +242,9 @@ AVX2x8_loop1:
 	ADDQ R11, R14
 	DECQ R13
 	JNZ  AVX2x8_loop1
+	ADDQ R15, AX
+	DECQ CX
+	JNZ  AVX2x8_seg1
 	VMASKMOVPS Y0, Y15, (DX)
 	ADDQ R10, SI
 	ADDQ R12, DX
@@ -213,13 +255,15 @@ AVX2x8_done:
 	VZEROUPPER
 	RET
 
-// func gemmAVX512x32(m, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, mask1 uint16)
+// func gemmAVX512x32(m, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, mask1 uint16, segs, segA int)
 //
 // C[i, 0:32] += sum_p A[i, p] * B[p, 0:32]; columns 16..31 are masked by
 // mask1 (bit l enables column 16+l), nothing else is read or written.
-// Each product is rounded before it is added (VMULPS, then VADDPS) and
-// each C element sums its products in order of p, as gemmGeneric does.
-TEXT ·gemmAVX512x32(SB), NOSPLIT, $0-66
+// A row's k values come in segs segments, segA floats apart (the kernel
+// rows of a convolution); B's segs*k rows are contiguous. Each product is
+// rounded before it is added (VMULPS, then VADDPS) and each C element
+// sums its products in order, as gemmSegGeneric does.
+TEXT ·gemmAVX512x32(SB), NOSPLIT, $0-88
 	MOVQ m+0(FP), R8
 	MOVQ k+8(FP), R9
 	MOVQ a+16(FP), SI
@@ -251,6 +295,12 @@ AVX512x32_rows4:
 	MOVQ SI, AX
 	LEAQ (SI)(R10*1), BX
 	MOVQ DI, R14
+	MOVQ segs+72(FP), CX
+	MOVQ segA+80(FP), R15
+	SUBQ R9, R15
+	SHLQ $2, R15
+
+AVX512x32_seg4:
 	MOVQ R9, R13
 
 AVX512x32_loop4:
@@ -281,6 +331,10 @@ AVX512x32_loop4:
 	ADDQ R11, R14
 	DECQ R13
 	JNZ  AVX512x32_loop4
+	ADDQ R15, AX
+	ADDQ R15, BX
+	DECQ CX
+	JNZ  AVX512x32_seg4
 
 	LEAQ (DX)(R12*1), R13
 	LEAQ (R13)(R12*1), R14
@@ -305,6 +359,12 @@ AVX512x32_rows1:
 	VMOVUPS.Z 64(DX), K1, Z1
 	MOVQ SI, AX
 	MOVQ DI, R14
+	MOVQ segs+72(FP), CX
+	MOVQ segA+80(FP), R15
+	SUBQ R9, R15
+	SHLQ $2, R15
+
+AVX512x32_seg1:
 	MOVQ R9, R13
 
 AVX512x32_loop1:
@@ -319,6 +379,9 @@ AVX512x32_loop1:
 	ADDQ R11, R14
 	DECQ R13
 	JNZ  AVX512x32_loop1
+	ADDQ R15, AX
+	DECQ CX
+	JNZ  AVX512x32_seg1
 	VMOVUPS Z0, (DX)
 	VMOVUPS Z1, K1, 64(DX)
 	ADDQ R10, SI
@@ -330,13 +393,15 @@ AVX512x32_done:
 	VZEROUPPER
 	RET
 
-// func gemmAVX512x16(m, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, mask uint16)
+// func gemmAVX512x16(m, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, mask uint16, segs, segA int)
 //
 // C[i, 0:16] += sum_p A[i, p] * B[p, 0:16] for the columns mask enables
 // (bit l enables column l); nothing else is read or written.
-// Each product is rounded before it is added (VMULPS, then VADDPS) and
-// each C element sums its products in order of p, as gemmGeneric does.
-TEXT ·gemmAVX512x16(SB), NOSPLIT, $0-66
+// A row's k values come in segs segments, segA floats apart (the kernel
+// rows of a convolution); B's segs*k rows are contiguous. Each product is
+// rounded before it is added (VMULPS, then VADDPS) and each C element
+// sums its products in order, as gemmSegGeneric does.
+TEXT ·gemmAVX512x16(SB), NOSPLIT, $0-88
 	MOVQ m+0(FP), R8
 	MOVQ k+8(FP), R9
 	MOVQ a+16(FP), SI
@@ -364,6 +429,12 @@ AVX512x16_rows4:
 	MOVQ SI, AX
 	LEAQ (SI)(R10*1), BX
 	MOVQ DI, R14
+	MOVQ segs+72(FP), CX
+	MOVQ segA+80(FP), R15
+	SUBQ R9, R15
+	SHLQ $2, R15
+
+AVX512x16_seg4:
 	MOVQ R9, R13
 
 AVX512x16_loop4:
@@ -385,6 +456,10 @@ AVX512x16_loop4:
 	ADDQ R11, R14
 	DECQ R13
 	JNZ  AVX512x16_loop4
+	ADDQ R15, AX
+	ADDQ R15, BX
+	DECQ CX
+	JNZ  AVX512x16_seg4
 
 	LEAQ (DX)(R12*1), R13
 	LEAQ (R13)(R12*1), R14
@@ -404,6 +479,12 @@ AVX512x16_rows1:
 	VMOVUPS.Z (DX), K1, Z0
 	MOVQ SI, AX
 	MOVQ DI, R14
+	MOVQ segs+72(FP), CX
+	MOVQ segA+80(FP), R15
+	SUBQ R9, R15
+	SHLQ $2, R15
+
+AVX512x16_seg1:
 	MOVQ R9, R13
 
 AVX512x16_loop1:
@@ -415,6 +496,9 @@ AVX512x16_loop1:
 	ADDQ R11, R14
 	DECQ R13
 	JNZ  AVX512x16_loop1
+	ADDQ R15, AX
+	DECQ CX
+	JNZ  AVX512x16_seg1
 	VMOVUPS Z0, K1, (DX)
 	ADDQ R10, SI
 	ADDQ R12, DX

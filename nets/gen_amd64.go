@@ -28,19 +28,36 @@ type kernel struct {
 }
 
 var kernels = []kernel{
-	{"gemmAVX2x16", "Y", 2, -1, "(m, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int)", "$0-64",
+	{"gemmAVX2x16", "Y", 2, -1, "(m, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, segs, segA int)", "$0-80",
 		"C[i, 0:16] += sum_p A[i, p] * B[p, 0:16], four rows of C at a time.", 4},
-	{"gemmAVX2x8", "Y", 1, 0, "(m, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, mask *[8]int32)", "$0-72",
+	{"gemmAVX2x8", "Y", 1, 0, "(m, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, mask *[8]int32, segs, segA int)", "$0-88",
 		"C[i, 0:8] += sum_p A[i, p] * B[p, 0:8] for the columns mask enables (all\n// ones in a lane enables it); nothing else is read or written.", 4},
-	{"gemmAVX512x32", "Z", 2, 1, "(m, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, mask1 uint16)", "$0-66",
+	{"gemmAVX512x32", "Z", 2, 1, "(m, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, mask1 uint16, segs, segA int)", "$0-88",
 		"C[i, 0:32] += sum_p A[i, p] * B[p, 0:32]; columns 16..31 are masked by\n// mask1 (bit l enables column 16+l), nothing else is read or written.", 8},
-	{"gemmAVX512x16", "Z", 1, 0, "(m, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, mask uint16)", "$0-66",
+	{"gemmAVX512x16", "Z", 1, 0, "(m, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, mask uint16, segs, segA int)", "$0-88",
 		"C[i, 0:16] += sum_p A[i, p] * B[p, 0:16] for the columns mask enables\n// (bit l enables column l); nothing else is read or written.", 8},
 }
 
 type writer struct{ bytes.Buffer }
 
 func (w *writer) f(format string, args ...any) { fmt.Fprintf(&w.Buffer, format+"\n", args...) }
+
+// segOffsets returns the frame offsets of the segs and segA arguments.
+func (k kernel) segOffsets() (int, int) {
+	if k.masked < 0 {
+		return 64, 72
+	}
+	return 72, 80
+}
+
+// segAdjust loads into R15 the byte step from the end of one segment of an
+// A row to the start of the next: segA*4 - k*4.
+func (k kernel) segAdjust(w *writer) {
+	_, off := k.segOffsets()
+	w.f("	MOVQ segA+%d(FP), R15", off)
+	w.f("	SUBQ R9, R15")
+	w.f("	SHLQ $2, R15")
+}
 
 func (k kernel) width() int { return map[string]int{"Y": 32, "Z": 64}[k.reg] }
 
@@ -83,8 +100,10 @@ func (k kernel) emit(w *writer) {
 	w.f("// func %s%s", k.name, k.args)
 	w.f("//")
 	w.f("// %s", k.doc)
-	w.f("// Each product is rounded before it is added (VMULPS, then VADDPS) and")
-	w.f("// each C element sums its products in order of p, as gemmGeneric does.")
+	w.f("// A row's k values come in segs segments, segA floats apart (the kernel")
+	w.f("// rows of a convolution); B's segs*k rows are contiguous. Each product is")
+	w.f("// rounded before it is added (VMULPS, then VADDPS) and each C element")
+	w.f("// sums its products in order, as gemmSegGeneric does.")
 	w.f("TEXT ·%s(SB), NOSPLIT, %s", k.name, k.frame)
 	for i, a := range [][2]string{{"m+0", "R8"}, {"k+8", "R9"}, {"a+16", "SI"}, {"lda+24", "R10"}, {"b+32", "DI"}, {"ldb+40", "R11"}, {"c+48", "DX"}, {"ldc+56", "R12"}} {
 		w.f("\tMOVQ %s(FP), %s", a[0], a[1])
@@ -117,6 +136,11 @@ func (k kernel) emit(w *writer) {
 	w.f("\tMOVQ SI, AX")
 	w.f("\tLEAQ (SI)(R10*1), BX")
 	w.f("\tMOVQ DI, R14")
+	segs, _ := k.segOffsets()
+	w.f("\tMOVQ segs+%d(FP), CX", segs)
+	k.segAdjust(w)
+	w.f("")
+	w.f("%s_seg4:", label)
 	w.f("\tMOVQ R9, R13")
 	w.f("")
 	w.f("%s_loop4:", label)
@@ -136,6 +160,10 @@ func (k kernel) emit(w *writer) {
 	w.f("\tADDQ R11, R14")
 	w.f("\tDECQ R13")
 	w.f("\tJNZ  %s_loop4", label)
+	w.f("\tADDQ R15, AX")
+	w.f("\tADDQ R15, BX")
+	w.f("\tDECQ CX")
+	w.f("\tJNZ  %s_seg4", label)
 	w.f("")
 	k.rowPointers(w)
 	for row := 0; row < 4; row++ {
@@ -158,6 +186,10 @@ func (k kernel) emit(w *writer) {
 	}
 	w.f("\tMOVQ SI, AX")
 	w.f("\tMOVQ DI, R14")
+	w.f("\tMOVQ segs+%d(FP), CX", segs)
+	k.segAdjust(w)
+	w.f("")
+	w.f("%s_seg1:", label)
 	w.f("\tMOVQ R9, R13")
 	w.f("")
 	w.f("%s_loop1:", label)
@@ -172,6 +204,9 @@ func (k kernel) emit(w *writer) {
 	w.f("\tADDQ R11, R14")
 	w.f("\tDECQ R13")
 	w.f("\tJNZ  %s_loop1", label)
+	w.f("\tADDQ R15, AX")
+	w.f("\tDECQ CX")
+	w.f("\tJNZ  %s_seg1", label)
 	for v := 0; v < k.vecs; v++ {
 		w.f("\t%s", k.store(v, k.acc(0, v), k.off(v), "DX"))
 	}

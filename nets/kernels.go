@@ -12,10 +12,11 @@ func (s shape4) size() int { return s.n * s.h * s.w * s.c }
 // (x > 0 ? x : alpha*x), as the graph's Conv2D, BiasAdd and Select do. The
 // bias is added after the full sum, like BiasAdd, not used as the sum's start.
 //
-// Each output row is kh matrix products, one per kernel row ky: in NHWC the
-// kw*cin inputs under the kernel at column x are contiguous and start cin
-// floats after those of column x-1, so the input serves as a matrix with
-// overlapping rows and no im2col copy is needed. Each output therefore sums
+// Each output row is one segmented matrix product (gemmSeg) whose segments
+// are the kernel rows: in NHWC the kw*cin inputs under kernel row ky at
+// column x are contiguous and start cin floats after those of column x-1,
+// so the input serves as a matrix with overlapping rows and no im2col copy
+// is needed. Each output therefore sums
 // its products in the order kernel row, kernel column, input channel, one
 // rounded product at a time: the same bits as the plain definition. (Merging
 // rows into longer products, or im2col, measured slower: they waste work on
@@ -35,10 +36,8 @@ func conv2d(in []float32, s shape4, w []float32, kh, kw, cout int, bias, alpha, 
 			b, y := r/o.h, r%o.h
 			dst := out[r*o.w*cout : (r+1)*o.w*cout]
 			clear(dst)
-			for ky := 0; ky < kh; ky++ {
-				src := in[((b*s.h+y+ky)*s.w)*s.c:]
-				gemm(o.w, cout, k, src, s.c, w[ky*k*cout:], cout, dst, cout)
-			}
+			// The kernel rows are the segments: one call, C loaded once.
+			gemmSeg(o.w, cout, kh, k, in[((b*s.h+y)*s.w)*s.c:], s.c, s.w*s.c, w, cout, dst, cout)
 			biasPReLU(dst, bias, alpha)
 		}
 	})
