@@ -9,7 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mtcnn-go/mtcnn/internal/parallel"
@@ -26,12 +28,12 @@ type Detector struct {
 	scratch sync.Pool
 }
 
-// scratch holds the buffers one detection needs: the BGR pixels, a resized
-// pyramid level, and a batch of crops. They are reused across calls.
+// scratch holds the buffers one detection needs: the BGR pixels, resized
+// pyramid levels, and a batch of crops. They are reused across calls.
 type scratch struct {
-	bgr   []uint8
-	level []float32
-	crops []float32
+	bgr    []uint8
+	levels [][]float32 // one resize buffer per P-Net worker
+	crops  []float32
 }
 
 // New returns a Detector for the given weights.
@@ -176,41 +178,75 @@ func pyramid(h, w int, o Options) ([]level, error) {
 }
 
 func (d *Detector) stage1(ctx context.Context, img bgrImage, levels []level, threshold float32, sc *scratch) (candidates, error) {
-	var all candidates
-	for _, l := range levels {
-		if err := ctx.Err(); err != nil {
-			return candidates{}, fmt.Errorf("cascade: %w", err)
-		}
-		sc.level = resizeBilinear(img, l.h, l.w, sc.level)
-		out, err := d.pnet.Run(sc.level, 1, l.h, l.w)
-		if err != nil {
-			return candidates{}, fmt.Errorf("cascade: P-Net at %dx%d: %w", l.w, l.h, err)
-		}
-		var c candidates
-		for r := 0; r < out.H; r++ {
-			for col := 0; col < out.W; col++ {
-				i := r*out.W + col
-				if !(out.Prob[i] > threshold) {
-					continue
+	// Levels are independent until their candidates are concatenated in
+	// level order, so they run concurrently, largest first, each worker
+	// with a resize buffer of its own; the result is the same as in order.
+	workers := min(runtime.GOMAXPROCS(0), len(levels))
+	for len(sc.levels) < workers {
+		sc.levels = append(sc.levels, nil)
+	}
+	perLevel := make([]candidates, len(levels))
+	errs := make([]error, len(levels))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(levels) {
+					return
 				}
-				c.boxes = append(c.boxes, nms.Box{
-					float32(2*r+1) / l.scale, float32(2*col+1) / l.scale,
-					float32(2*r+12) / l.scale, float32(2*col+12) / l.scale,
-				})
-				c.scores = append(c.scores, out.Prob[i])
-				c.regs = append(c.regs, [4]float32(out.Reg[4*i:4*i+4]))
+				if err := ctx.Err(); err != nil {
+					errs[i] = fmt.Errorf("cascade: %w", err)
+					return
+				}
+				perLevel[i], sc.levels[w], errs[i] = d.level(img, levels[i], threshold, sc.levels[w])
 			}
+		}()
+	}
+	wg.Wait()
+	var all candidates
+	for i := range levels {
+		if errs[i] != nil {
+			return candidates{}, errs[i]
 		}
-		c = c.gather(nms.Suppress(c.boxes, c.scores, 0.5, 1000))
-		all.boxes = append(all.boxes, c.boxes...)
-		all.scores = append(all.scores, c.scores...)
-		all.regs = append(all.regs, c.regs...)
+		all.boxes = append(all.boxes, perLevel[i].boxes...)
+		all.scores = append(all.scores, perLevel[i].scores...)
+		all.regs = append(all.regs, perLevel[i].regs...)
 	}
 	all = all.gather(nms.Suppress(all.boxes, all.scores, 0.7, 1000))
 	for i := range all.boxes {
 		all.boxes[i] = square(regress(all.boxes[i], all.regs[i]))
 	}
 	return all, nil
+}
+
+// level runs P-Net on one pyramid level and returns the candidates that
+// survive its threshold and the per-level NMS, and the resize buffer.
+func (d *Detector) level(img bgrImage, l level, threshold float32, buf []float32) (candidates, []float32, error) {
+	buf = resizeBilinear(img, l.h, l.w, buf)
+	out, err := d.pnet.Run(buf, 1, l.h, l.w)
+	if err != nil {
+		return candidates{}, buf, fmt.Errorf("cascade: P-Net at %dx%d: %w", l.w, l.h, err)
+	}
+	var c candidates
+	for r := 0; r < out.H; r++ {
+		for col := 0; col < out.W; col++ {
+			i := r*out.W + col
+			if !(out.Prob[i] > threshold) {
+				continue
+			}
+			c.boxes = append(c.boxes, nms.Box{
+				float32(2*r+1) / l.scale, float32(2*col+1) / l.scale,
+				float32(2*r+12) / l.scale, float32(2*col+12) / l.scale,
+			})
+			c.scores = append(c.scores, out.Prob[i])
+			c.regs = append(c.regs, [4]float32(out.Reg[4*i:4*i+4]))
+		}
+	}
+	return c.gather(nms.Suppress(c.boxes, c.scores, 0.5, 1000)), buf, nil
 }
 
 // refine runs R-Net or O-Net on 'size'-pixel crops of every candidate box.
