@@ -10,6 +10,7 @@ import (
 
 	"google.golang.org/protobuf/encoding/protowire"
 
+	"github.com/mtcnn-go/mtcnn/internal/shared"
 	"github.com/mtcnn-go/mtcnn/weights"
 )
 
@@ -22,9 +23,9 @@ import (
 // referenceGraphSeeds returns pieces of the reference mtcnn.pb: a prefix cut
 // at a node boundary and the whole file, or nothing when it is absent.
 func referenceGraphSeeds() [][]byte {
-	dir := os.Getenv("MTCNN_SHARED")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "shared")
+	dir, err := shared.Dir()
+	if err != nil {
+		return nil
 	}
 	pb, err := os.ReadFile(filepath.Join(dir, "models", "mtcnn.pb"))
 	if err != nil {

@@ -55,6 +55,7 @@ import (
 
 	"github.com/mtcnn-go/mtcnn/bench"
 	"github.com/mtcnn-go/mtcnn/cascade"
+	"github.com/mtcnn-go/mtcnn/internal/shared"
 	"github.com/mtcnn-go/mtcnn/nets"
 	"github.com/mtcnn-go/mtcnn/onnxmodel"
 	"github.com/mtcnn-go/mtcnn/weights"
@@ -108,16 +109,15 @@ func main() {
 		c.only[strings.TrimSpace(s)] = true
 	}
 	runtime.GOMAXPROCS(c.threads)
-	root, err := moduleRoot()
+	root, err := shared.ModuleRoot()
 	if err != nil {
 		fatal(err)
 	}
 	c.root = root
 	if c.shared == "" {
-		c.shared = os.Getenv("MTCNN_SHARED")
-	}
-	if c.shared == "" {
-		c.shared = filepath.Join(root, "..", "shared")
+		if c.shared, err = shared.Dir(); err != nil {
+			fatal(err)
+		}
 	}
 	if err := run(c, os.Stdout); err != nil {
 		fatal(err)
@@ -130,24 +130,6 @@ func fatal(err error) {
 }
 
 func progress(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }
-
-// moduleRoot walks up from the working directory to the folder with go.mod.
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("go.mod not found above the working directory; run from the module")
-		}
-		dir = parent
-	}
-}
 
 // item is one end-to-end case with its pixels.
 type item struct {

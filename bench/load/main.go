@@ -36,6 +36,7 @@ import (
 	"time"
 
 	"github.com/mtcnn-go/mtcnn/cascade"
+	"github.com/mtcnn-go/mtcnn/internal/shared"
 	"github.com/mtcnn-go/mtcnn/server"
 )
 
@@ -376,26 +377,13 @@ func checkLoopback(raw string) error {
 // defaultImage finds solvay.png in the shared test data: $MTCNN_SHARED,
 // else ../shared beside the module root.
 func defaultImage() (string, error) {
-	rel := filepath.Join("testdata", "images", "solvay.png")
-	if dir := os.Getenv("MTCNN_SHARED"); dir != "" {
-		return filepath.Join(dir, rel), nil
-	}
-	dir, err := os.Getwd()
+	dir, err := shared.Dir()
 	if err != nil {
-		return "", fmt.Errorf("finding the image: %w", err)
+		return "", fmt.Errorf("finding the image (pass -image): %w", err)
 	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			p := filepath.Join(dir, "..", "shared", rel)
-			if _, err := os.Stat(p); err != nil {
-				return "", fmt.Errorf("finding the image (pass -image): %w", err)
-			}
-			return p, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("finding the image: no go.mod above the working directory; pass -image")
-		}
-		dir = parent
+	p := filepath.Join(dir, "testdata", "images", "solvay.png")
+	if _, err := os.Stat(p); err != nil {
+		return "", fmt.Errorf("finding the image (pass -image): %w", err)
 	}
+	return p, nil
 }

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/mtcnn-go/mtcnn/internal/shared"
 )
 
 // Shared returns the shared folder: $MTCNN_SHARED if set, else ../shared
@@ -15,13 +17,9 @@ import (
 // with a message, except under CI (CI=true), where that is a failure.
 func Shared(tb testing.TB) string {
 	tb.Helper()
-	dir := os.Getenv("MTCNN_SHARED")
-	if dir == "" {
-		root, err := moduleRoot()
-		if err != nil {
-			tb.Fatalf("testenv: %v", err)
-		}
-		dir = filepath.Join(root, "..", "shared")
+	dir, err := shared.Dir()
+	if err != nil {
+		tb.Fatalf("testenv: %v", err)
 	}
 	if st, err := os.Stat(filepath.Join(dir, "models", "mtcnn.pb")); err != nil || st.IsDir() {
 		msg := "testenv: shared ground truth not found at " + dir + " (set MTCNN_SHARED to the folder holding models/mtcnn.pb)"
@@ -41,24 +39,6 @@ func Shared(tb testing.TB) string {
 func Path(tb testing.TB, elem ...string) string {
 	tb.Helper()
 	return filepath.Join(append([]string{Shared(tb)}, elem...)...)
-}
-
-// moduleRoot walks up from the working directory to the folder with go.mod.
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", os.ErrNotExist
-		}
-		dir = parent
-	}
 }
 
 // Image decodes the image file at path (any format registered by the
