@@ -91,11 +91,3 @@ func maxInto(dst, src []float32) {
 	_ = src[len(dst)-1]
 	maxIntoNEON(&dst[0], &src[0], len(dst))
 }
-
-// gemmSeg is the segmented product; see gemmSegGeneric. The NEON kernels
-// take one segment at a time.
-func gemmSeg(m, n, segs, segLen int, a []float32, lda, segA int, b []float32, ldb int, c []float32, ldc int) {
-	for s := 0; s < segs; s++ {
-		gemm(m, n, segLen, a[s*segA:], lda, b[s*segLen*ldb:], ldb, c, ldc)
-	}
-}

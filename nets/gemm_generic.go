@@ -8,13 +8,6 @@ func gemm(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, 
 	gemmBlocked(m, n, k, a, lda, b, ldb, c, ldc)
 }
 
-// gemmSeg is the segmented product; see gemmSegGeneric.
-func gemmSeg(m, n, segs, segLen int, a []float32, lda, segA int, b []float32, ldb int, c []float32, ldc int) {
-	for s := 0; s < segs; s++ {
-		gemmBlocked(m, n, segLen, a[s*segA:], lda, b[s*segLen*ldb:], ldb, c, ldc)
-	}
-}
-
 // biasPReLU adds biases and applies PReLU; see biasPReLUGeneric.
 func biasPReLU(x, bias, alpha []float32) { biasPReLUGeneric(x, bias, alpha) }
 
