@@ -39,23 +39,30 @@ func newNet(b *testing.B, k nets.Kind) *nets.Net {
 	return n
 }
 
-// benchmarkNet times one forward pass of a net on a batch of h x w inputs
-// and reports the achieved GFLOP/s.
+// benchmarkNet times one forward pass of a net on a batch of h x w inputs,
+// in each arithmetic mode, and reports the achieved GFLOP/s.
 func benchmarkNet(b *testing.B, k nets.Kind, batch, h, w int) {
-	net := newNet(b, k)
-	x := randomInput(batch * h * w * 3)
-	if _, err := net.Run(x, batch, h, w); err != nil { // compile the graphs
-		b.Fatal(err)
+	for _, mode := range []nets.Mode{nets.Exact, nets.FMA} {
+		b.Run(mode.String(), func(b *testing.B) {
+			if mode == nets.FMA && !nets.FMAAvailable() {
+				b.Skip("no FMA kernels here")
+			}
+			net := newNet(b, k)
+			x := randomInput(batch * h * w * 3)
+			if _, err := net.RunMode(x, batch, h, w, mode); err != nil { // compile the graphs
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				if _, err := net.RunMode(x, batch, h, w, mode); err != nil {
+					b.Fatal(err)
+				}
+			}
+			flops := float64(batch) * float64(FLOPs(k, h, w))
+			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
 	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for b.Loop() {
-		if _, err := net.Run(x, batch, h, w); err != nil {
-			b.Fatal(err)
-		}
-	}
-	flops := float64(batch) * float64(FLOPs(k, h, w))
-	b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 }
 
 // The nets at the shapes of the solvay min-size-20 run: P-Net's first

@@ -9,10 +9,13 @@ import "golang.org/x/sys/cpu"
 // useAVX2 selects the AVX2 kernels; without AVX2 the generic ones run.
 var useAVX2 = cpu.X86.HasAVX2
 
-// useAVX512 selects the AVX-512 GEMM where the CPU has AVX-512F.
+// useAVX512 selects the AVX-512 kernels where the CPU has AVX-512F.
 var useAVX512 = cpu.X86.HasAVX512F && cpu.X86.HasAVX2
 
-// gemmKernel names the GEMM kernel in use, for benchmarks and reports.
+// hasFMA reports whether the FMA kernels can run: FMA3 beside AVX2.
+var hasFMA = cpu.X86.HasFMA && cpu.X86.HasAVX2
+
+// gemmKernel names the kernel in use, for benchmarks and reports.
 var gemmKernel = func() string {
 	switch {
 	case useAVX512:
@@ -23,30 +26,34 @@ var gemmKernel = func() string {
 	return "generic"
 }()
 
-// gemmAVX512x32 computes C += A·B for a 32-column block, four rows at a
-// time; mask1 enables columns 16..31 (bit l for column 16+l).
-//
-//go:noescape
-func gemmAVX512x32(m, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, mask1 uint16, segs, segA int)
+// The generated kernels (gemm_kernels_amd64.s) compute up to 32 (AVX-512)
+// or 16 (AVX2) columns of convGemm; the last vector of each is masked, so
+// nothing past the last column is read or written. The FMA versions fuse
+// each multiply and add.
 
-// gemmAVX512x16 is gemmAVX512x32 for a block of up to 16 columns enabled
-// by mask.
-//
 //go:noescape
-func gemmAVX512x16(m, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, mask uint16, segs, segA int)
+func convAVX512x32(m, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, mask uint16, segs, segA int, bias, alpha *float32)
 
-// gemmAVX2x16 computes C += A·B for a 16-column block of B and C (m rows,
-// k inner products each), four rows at a time.
-//
 //go:noescape
-func gemmAVX2x16(m, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, segs, segA int)
+func convAVX512x16(m, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, mask uint16, segs, segA int, bias, alpha *float32)
 
-// gemmAVX2x8 is gemmAVX2x16 for a block of up to 8 columns: mask selects
-// the columns (all ones in the lanes to use), so nothing past the last
-// column is read or written.
-//
 //go:noescape
-func gemmAVX2x8(m, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, mask *[8]int32, segs, segA int)
+func convAVX2x16(m, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, mask *[8]int32, segs, segA int, bias, alpha *float32)
+
+//go:noescape
+func convAVX2x8(m, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, mask *[8]int32, segs, segA int, bias, alpha *float32)
+
+//go:noescape
+func convAVX512x32FMA(m, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, mask uint16, segs, segA int, bias, alpha *float32)
+
+//go:noescape
+func convAVX512x16FMA(m, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, mask uint16, segs, segA int, bias, alpha *float32)
+
+//go:noescape
+func convAVX2x16FMA(m, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, mask *[8]int32, segs, segA int, bias, alpha *float32)
+
+//go:noescape
+func convAVX2x8FMA(m, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, mask *[8]int32, segs, segA int, bias, alpha *float32)
 
 // laneMasks[w] enables the first w lanes.
 var laneMasks = func() (t [9][8]int32) {
@@ -58,46 +65,57 @@ var laneMasks = func() (t [9][8]int32) {
 	return t
 }()
 
-// gemm is the matrix kernel; see gemmGeneric. It is gemmSeg with one
-// segment.
-func gemm(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
-	gemmSeg(m, n, 1, k, a, lda, 0, b, ldb, c, ldc)
-}
-
-// gemmSeg is the segmented product every convolution runs on; see
-// gemmSegGeneric, whose results the AVX-512 and AVX2 kernels reproduce bit
-// for bit: they vectorise across columns, so every C element still sums
-// its products in order, with a separate multiply and add.
-func gemmSeg(m, n, segs, segLen int, a []float32, lda, segA int, b []float32, ldb int, c []float32, ldc int) {
+// convGemm is the product every convolution runs on; see convGemmGeneric,
+// whose results the AVX-512 and AVX2 kernels reproduce bit for bit in
+// either mode: they vectorise across columns, so every C element still sums
+// its products in order, from zero, then adds the bias and applies PReLU.
+// With fma set and a CPU without FMA3, the exact kernels run.
+func convGemm(m, n, segs, segLen int, a []float32, lda, segA int, b []float32, ldb int, c []float32, ldc int, bias, alpha []float32, fma bool) {
 	if !useAVX2 || m == 0 || n == 0 || segs == 0 || segLen == 0 {
-		gemmSegGeneric(m, n, segs, segLen, a, lda, segA, b, ldb, c, ldc)
+		convGemmGeneric(m, n, segs, segLen, a, lda, segA, b, ldb, c, ldc, bias, alpha, fma && hasFMA)
 		return
 	}
 	// The kernels index without bounds checks: check the extents here.
 	_ = a[(m-1)*lda+(segs-1)*segA+segLen-1]
 	_ = b[(segs*segLen-1)*ldb+n-1]
 	_ = c[(m-1)*ldc+n-1]
+	_ = bias[n-1]
+	if alpha != nil {
+		_ = alpha[n-1]
+	}
+	at := func(j int) *float32 {
+		if alpha == nil {
+			return nil
+		}
+		return &alpha[j]
+	}
+	fma = fma && hasFMA
 	if useAVX512 {
+		x32, x16 := convAVX512x32, convAVX512x16
+		if fma {
+			x32, x16 = convAVX512x32FMA, convAVX512x16FMA
+		}
 		j := 0
 		for ; n-j > 16; j += 32 {
-			gemmAVX512x32(m, segLen, &a[0], lda, &b[j], ldb, &c[j], ldc, uint16(1<<min(16, n-j-16)-1), segs, segA)
+			x32(m, segLen, &a[0], lda, &b[j], ldb, &c[j], ldc, uint16(1<<min(16, n-j-16)-1), segs, segA, &bias[j], at(j))
 		}
 		if j < n {
-			gemmAVX512x16(m, segLen, &a[0], lda, &b[j], ldb, &c[j], ldc, uint16(1<<(n-j)-1), segs, segA)
+			x16(m, segLen, &a[0], lda, &b[j], ldb, &c[j], ldc, uint16(1<<(n-j)-1), segs, segA, &bias[j], at(j))
 		}
 		return
 	}
-	j := 0
-	for ; j+16 <= n; j += 16 {
-		gemmAVX2x16(m, segLen, &a[0], lda, &b[j], ldb, &c[j], ldc, segs, segA)
+	x16, x8 := convAVX2x16, convAVX2x8
+	if fma {
+		x16, x8 = convAVX2x16FMA, convAVX2x8FMA
 	}
-	for ; j < n; j += 8 {
-		gemmAVX2x8(m, segLen, &a[0], lda, &b[j], ldb, &c[j], ldc, &laneMasks[min(8, n-j)], segs, segA)
+	j := 0
+	for ; n-j > 8; j += 16 {
+		x16(m, segLen, &a[0], lda, &b[j], ldb, &c[j], ldc, &laneMasks[min(8, n-j-8)], segs, segA, &bias[j], at(j))
+	}
+	if j < n {
+		x8(m, segLen, &a[0], lda, &b[j], ldb, &c[j], ldc, &laneMasks[n-j], segs, segA, &bias[j], at(j))
 	}
 }
-
-//go:noescape
-func biasPReLUAVX2(x *float32, pixels, c int, bias, alpha *float32, mask *[8]int32)
 
 //go:noescape
 func maxIntoAVX2(dst, src *float32, n int, mask *[8]int32)
@@ -105,21 +123,6 @@ func maxIntoAVX2(dst, src *float32, n int, mask *[8]int32)
 // lastMask returns the mask of the lanes of the last block of an n-long run
 // processed eight at a time.
 func lastMask(n int) *[8]int32 { return &laneMasks[n-8*((n-1)/8)] }
-
-// biasPReLU adds biases and applies PReLU; see biasPReLUGeneric, whose
-// results the AVX2 version reproduces bit for bit.
-func biasPReLU(x, bias, alpha []float32) {
-	c := len(bias)
-	if !useAVX2 || alpha == nil || c == 0 || len(x) < c || len(alpha) != c {
-		biasPReLUGeneric(x, bias, alpha)
-		return
-	}
-	pixels := len(x) / c
-	biasPReLUAVX2(&x[0], pixels, c, &bias[0], &alpha[0], lastMask(c))
-	if rest := x[pixels*c:]; len(rest) > 0 {
-		biasPReLUGeneric(rest, bias, alpha)
-	}
-}
 
 // maxInto is dst = max(dst, src) elementwise; see maxIntoGeneric.
 func maxInto(dst, src []float32) {

@@ -4,14 +4,17 @@
 
 #include "textflag.h"
 
-// func gemmAVX2x16(m, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, segs, segA int)
+// func convAVX2x16(m, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, mask *[8]int32, segs, segA int, bias, alpha *float32)
 //
-// C[i, 0:16] += sum_p A[i, p] * B[p, 0:16], four rows of C at a time.
+// C[i, 0:16] = act(bias + sum_p A[i, p] * B[p, 0:16]) for m rows of C, where act
+// is PReLU with slopes alpha (x > 0 ? x : alpha*x), or nothing when alpha
+// is nil. mask enables the lanes of columns 8..15
+// (all ones in a lane enables it); nothing past them is read or written.
 // A row's k values come in segs segments, segA floats apart (the kernel
-// rows of a convolution); B's segs*k rows are contiguous. Each product is
-// rounded before it is added (VMULPS, then VADDPS) and each C element
-// sums its products in order, as gemmSegGeneric does.
-TEXT ·gemmAVX2x16(SB), NOSPLIT, $0-80
+// rows of a convolution); B's segs*k rows are contiguous. Every C element
+// starts at zero and sums its products in order, as convGemmGeneric does,
+// rounding each product before it is added (VMULPS, then VADDPS).
+TEXT ·convAVX2x16(SB), NOSPLIT, $0-104
 	MOVQ m+0(FP), R8
 	MOVQ k+8(FP), R9
 	MOVQ a+16(FP), SI
@@ -21,133 +24,221 @@ TEXT ·gemmAVX2x16(SB), NOSPLIT, $0-80
 	MOVQ ldb+40(FP), R11
 	SHLQ $2, R11
 	MOVQ c+48(FP), DX
-	MOVQ ldc+56(FP), R12
-	SHLQ $2, R12
-
-AVX2x16_rows4:
-	CMPQ R8, $4
-	JLT  AVX2x16_rows1
-	LEAQ (DX)(R12*1), R13
-	LEAQ (R13)(R12*1), R14
-	LEAQ (R14)(R12*1), R15
-	VMOVUPS (DX), Y0
-	VMOVUPS 32(DX), Y1
-	VMOVUPS (R13), Y2
-	VMOVUPS 32(R13), Y3
-	VMOVUPS (R14), Y4
-	VMOVUPS 32(R14), Y5
-	VMOVUPS (R15), Y6
-	VMOVUPS 32(R15), Y7
-	MOVQ SI, AX
-	LEAQ (SI)(R10*1), BX
-	MOVQ DI, R14
-	MOVQ segs+64(FP), CX
-	MOVQ segA+72(FP), R15
+	MOVQ mask+64(FP), AX
+	VMOVDQU (AX), Y15
+	MOVQ segA+80(FP), R15
 	SUBQ R9, R15
 	SHLQ $2, R15
 
-AVX2x16_seg4:
+AVX2x16_4_rows:
+	CMPQ R8, $4
+	JLT  AVX2x16_1_rows
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	MOVQ SI, AX
+	LEAQ (SI)(R10*1), BX
+	MOVQ DI, R14
+	MOVQ segs+72(FP), CX
+
+AVX2x16_4_seg:
 	MOVQ R9, R13
 
-AVX2x16_loop4:
+AVX2x16_4_loop:
 	VMOVUPS (R14), Y8
-	VMOVUPS 32(R14), Y9
+	VMASKMOVPS 32(R14), Y15, Y9
 	VBROADCASTSS (AX), Y10
-	VMULPS Y8, Y10, Y11
+	VMULPS Y10, Y8, Y11
 	VADDPS Y11, Y0, Y0
-	VMULPS Y9, Y10, Y12
+	VMULPS Y10, Y9, Y12
 	VADDPS Y12, Y1, Y1
 	VBROADCASTSS (BX), Y10
-	VMULPS Y8, Y10, Y13
+	VMULPS Y10, Y8, Y13
 	VADDPS Y13, Y2, Y2
-	VMULPS Y9, Y10, Y14
+	VMULPS Y10, Y9, Y14
 	VADDPS Y14, Y3, Y3
 	VBROADCASTSS (AX)(R10*2), Y10
-	VMULPS Y8, Y10, Y11
+	VMULPS Y10, Y8, Y11
 	VADDPS Y11, Y4, Y4
-	VMULPS Y9, Y10, Y12
+	VMULPS Y10, Y9, Y12
 	VADDPS Y12, Y5, Y5
 	VBROADCASTSS (BX)(R10*2), Y10
-	VMULPS Y8, Y10, Y13
+	VMULPS Y10, Y8, Y13
 	VADDPS Y13, Y6, Y6
-	VMULPS Y9, Y10, Y14
+	VMULPS Y10, Y9, Y14
 	VADDPS Y14, Y7, Y7
 	ADDQ $4, AX
 	ADDQ $4, BX
 	ADDQ R11, R14
 	DECQ R13
-	JNZ  AVX2x16_loop4
+	JNZ  AVX2x16_4_loop
 	ADDQ R15, AX
 	ADDQ R15, BX
 	DECQ CX
-	JNZ  AVX2x16_seg4
-
-	LEAQ (DX)(R12*1), R13
-	LEAQ (R13)(R12*1), R14
-	LEAQ (R14)(R12*1), R15
+	JNZ  AVX2x16_4_seg
+	MOVQ bias+88(FP), AX
+	MOVQ alpha+96(FP), BX
+	MOVQ ldc+56(FP), CX
+	SHLQ $2, CX
+	VMOVUPS (AX), Y8
+	VMASKMOVPS 32(AX), Y15, Y9
+	TESTQ BX, BX
+	JZ   AVX2x16_4_linear
+	VMOVUPS (BX), Y11
+	VMASKMOVPS 32(BX), Y15, Y12
+	VXORPS Y10, Y10, Y10
+	VADDPS Y8, Y0, Y0
+	VMULPS Y11, Y0, Y13
+	VCMPPS $0x1E, Y10, Y0, Y14
+	VBLENDVPS Y14, Y0, Y13, Y0
 	VMOVUPS Y0, (DX)
-	VMOVUPS Y1, 32(DX)
-	VMOVUPS Y2, (R13)
-	VMOVUPS Y3, 32(R13)
-	VMOVUPS Y4, (R14)
-	VMOVUPS Y5, 32(R14)
-	VMOVUPS Y6, (R15)
-	VMOVUPS Y7, 32(R15)
+	VADDPS Y9, Y1, Y1
+	VMULPS Y12, Y1, Y13
+	VCMPPS $0x1E, Y10, Y1, Y14
+	VBLENDVPS Y14, Y1, Y13, Y1
+	VMASKMOVPS Y1, Y15, 32(DX)
+	ADDQ CX, DX
+	VADDPS Y8, Y2, Y2
+	VMULPS Y11, Y2, Y13
+	VCMPPS $0x1E, Y10, Y2, Y14
+	VBLENDVPS Y14, Y2, Y13, Y2
+	VMOVUPS Y2, (DX)
+	VADDPS Y9, Y3, Y3
+	VMULPS Y12, Y3, Y13
+	VCMPPS $0x1E, Y10, Y3, Y14
+	VBLENDVPS Y14, Y3, Y13, Y3
+	VMASKMOVPS Y3, Y15, 32(DX)
+	ADDQ CX, DX
+	VADDPS Y8, Y4, Y4
+	VMULPS Y11, Y4, Y13
+	VCMPPS $0x1E, Y10, Y4, Y14
+	VBLENDVPS Y14, Y4, Y13, Y4
+	VMOVUPS Y4, (DX)
+	VADDPS Y9, Y5, Y5
+	VMULPS Y12, Y5, Y13
+	VCMPPS $0x1E, Y10, Y5, Y14
+	VBLENDVPS Y14, Y5, Y13, Y5
+	VMASKMOVPS Y5, Y15, 32(DX)
+	ADDQ CX, DX
+	VADDPS Y8, Y6, Y6
+	VMULPS Y11, Y6, Y13
+	VCMPPS $0x1E, Y10, Y6, Y14
+	VBLENDVPS Y14, Y6, Y13, Y6
+	VMOVUPS Y6, (DX)
+	VADDPS Y9, Y7, Y7
+	VMULPS Y12, Y7, Y13
+	VCMPPS $0x1E, Y10, Y7, Y14
+	VBLENDVPS Y14, Y7, Y13, Y7
+	VMASKMOVPS Y7, Y15, 32(DX)
+	ADDQ CX, DX
+	JMP  AVX2x16_4_stored
+AVX2x16_4_linear:
+	VADDPS Y8, Y0, Y0
+	VMOVUPS Y0, (DX)
+	VADDPS Y9, Y1, Y1
+	VMASKMOVPS Y1, Y15, 32(DX)
+	ADDQ CX, DX
+	VADDPS Y8, Y2, Y2
+	VMOVUPS Y2, (DX)
+	VADDPS Y9, Y3, Y3
+	VMASKMOVPS Y3, Y15, 32(DX)
+	ADDQ CX, DX
+	VADDPS Y8, Y4, Y4
+	VMOVUPS Y4, (DX)
+	VADDPS Y9, Y5, Y5
+	VMASKMOVPS Y5, Y15, 32(DX)
+	ADDQ CX, DX
+	VADDPS Y8, Y6, Y6
+	VMOVUPS Y6, (DX)
+	VADDPS Y9, Y7, Y7
+	VMASKMOVPS Y7, Y15, 32(DX)
+	ADDQ CX, DX
+AVX2x16_4_stored:
 	LEAQ (SI)(R10*4), SI
-	LEAQ (DX)(R12*4), DX
 	SUBQ $4, R8
-	JMP  AVX2x16_rows4
+	JMP  AVX2x16_4_rows
 
-AVX2x16_rows1:
-	TESTQ R8, R8
-	JZ    AVX2x16_done
-	VMOVUPS (DX), Y0
-	VMOVUPS 32(DX), Y1
+AVX2x16_1_rows:
+	CMPQ R8, $1
+	JLT  AVX2x16_done
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
 	MOVQ SI, AX
 	MOVQ DI, R14
-	MOVQ segs+64(FP), CX
-	MOVQ segA+72(FP), R15
-	SUBQ R9, R15
-	SHLQ $2, R15
+	MOVQ segs+72(FP), CX
 
-AVX2x16_seg1:
+AVX2x16_1_seg:
 	MOVQ R9, R13
 
-AVX2x16_loop1:
+AVX2x16_1_loop:
 	VMOVUPS (R14), Y8
-	VMOVUPS 32(R14), Y9
+	VMASKMOVPS 32(R14), Y15, Y9
 	VBROADCASTSS (AX), Y10
-	VMULPS Y8, Y10, Y11
+	VMULPS Y10, Y8, Y11
 	VADDPS Y11, Y0, Y0
-	VMULPS Y9, Y10, Y12
+	VMULPS Y10, Y9, Y12
 	VADDPS Y12, Y1, Y1
 	ADDQ $4, AX
 	ADDQ R11, R14
 	DECQ R13
-	JNZ  AVX2x16_loop1
+	JNZ  AVX2x16_1_loop
 	ADDQ R15, AX
 	DECQ CX
-	JNZ  AVX2x16_seg1
+	JNZ  AVX2x16_1_seg
+	MOVQ bias+88(FP), AX
+	MOVQ alpha+96(FP), BX
+	MOVQ ldc+56(FP), CX
+	SHLQ $2, CX
+	VMOVUPS (AX), Y8
+	VMASKMOVPS 32(AX), Y15, Y9
+	TESTQ BX, BX
+	JZ   AVX2x16_1_linear
+	VMOVUPS (BX), Y11
+	VMASKMOVPS 32(BX), Y15, Y12
+	VXORPS Y10, Y10, Y10
+	VADDPS Y8, Y0, Y0
+	VMULPS Y11, Y0, Y13
+	VCMPPS $0x1E, Y10, Y0, Y14
+	VBLENDVPS Y14, Y0, Y13, Y0
 	VMOVUPS Y0, (DX)
-	VMOVUPS Y1, 32(DX)
+	VADDPS Y9, Y1, Y1
+	VMULPS Y12, Y1, Y13
+	VCMPPS $0x1E, Y10, Y1, Y14
+	VBLENDVPS Y14, Y1, Y13, Y1
+	VMASKMOVPS Y1, Y15, 32(DX)
+	ADDQ CX, DX
+	JMP  AVX2x16_1_stored
+AVX2x16_1_linear:
+	VADDPS Y8, Y0, Y0
+	VMOVUPS Y0, (DX)
+	VADDPS Y9, Y1, Y1
+	VMASKMOVPS Y1, Y15, 32(DX)
+	ADDQ CX, DX
+AVX2x16_1_stored:
 	ADDQ R10, SI
-	ADDQ R12, DX
-	DECQ R8
-	JMP  AVX2x16_rows1
+	SUBQ $1, R8
+	JMP  AVX2x16_1_rows
 
 AVX2x16_done:
 	VZEROUPPER
 	RET
 
-// func gemmAVX2x8(m, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, mask *[8]int32, segs, segA int)
+// func convAVX2x8(m, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, mask *[8]int32, segs, segA int, bias, alpha *float32)
 //
-// C[i, 0:8] += sum_p A[i, p] * B[p, 0:8] for the columns mask enables (all
-// ones in a lane enables it); nothing else is read or written.
+// C[i, 0:8] = act(bias + sum_p A[i, p] * B[p, 0:8]) for m rows of C, where act
+// is PReLU with slopes alpha (x > 0 ? x : alpha*x), or nothing when alpha
+// is nil. mask enables the lanes of columns 0..7
+// (all ones in a lane enables it); nothing past them is read or written.
 // A row's k values come in segs segments, segA floats apart (the kernel
-// rows of a convolution); B's segs*k rows are contiguous. Each product is
-// rounded before it is added (VMULPS, then VADDPS) and each C element
-// sums its products in order, as gemmSegGeneric does.
-TEXT ·gemmAVX2x8(SB), NOSPLIT, $0-88
+// rows of a convolution); B's segs*k rows are contiguous. Every C element
+// starts at zero and sums its products in order, as convGemmGeneric does,
+// rounding each product before it is added (VMULPS, then VADDPS).
+TEXT ·convAVX2x8(SB), NOSPLIT, $0-104
 	MOVQ m+0(FP), R8
 	MOVQ k+8(FP), R9
 	MOVQ a+16(FP), SI
@@ -157,113 +248,311 @@ TEXT ·gemmAVX2x8(SB), NOSPLIT, $0-88
 	MOVQ ldb+40(FP), R11
 	SHLQ $2, R11
 	MOVQ c+48(FP), DX
-	MOVQ ldc+56(FP), R12
-	SHLQ $2, R12
 	MOVQ mask+64(FP), AX
 	VMOVDQU (AX), Y15
-
-AVX2x8_rows4:
-	CMPQ R8, $4
-	JLT  AVX2x8_rows1
-	LEAQ (DX)(R12*1), R13
-	LEAQ (R13)(R12*1), R14
-	LEAQ (R14)(R12*1), R15
-	VMASKMOVPS (DX), Y15, Y0
-	VMASKMOVPS (R13), Y15, Y1
-	VMASKMOVPS (R14), Y15, Y2
-	VMASKMOVPS (R15), Y15, Y3
-	MOVQ SI, AX
-	LEAQ (SI)(R10*1), BX
-	MOVQ DI, R14
-	MOVQ segs+72(FP), CX
 	MOVQ segA+80(FP), R15
 	SUBQ R9, R15
 	SHLQ $2, R15
 
-AVX2x8_seg4:
+AVX2x8_8_rows:
+	CMPQ R8, $8
+	JLT  AVX2x8_4_rows
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	MOVQ SI, AX
+	LEAQ (SI)(R10*1), BX
+	LEAQ (SI)(R10*4), R12
+	LEAQ (R12)(R10*2), R12
+	MOVQ DI, R14
+	MOVQ segs+72(FP), CX
+
+AVX2x8_8_seg:
 	MOVQ R9, R13
 
-AVX2x8_loop4:
+AVX2x8_8_loop:
 	VMASKMOVPS (R14), Y15, Y8
 	VBROADCASTSS (AX), Y10
-	VMULPS Y8, Y10, Y11
+	VMULPS Y10, Y8, Y11
 	VADDPS Y11, Y0, Y0
 	VBROADCASTSS (BX), Y10
-	VMULPS Y8, Y10, Y12
+	VMULPS Y10, Y8, Y12
 	VADDPS Y12, Y1, Y1
 	VBROADCASTSS (AX)(R10*2), Y10
-	VMULPS Y8, Y10, Y13
+	VMULPS Y10, Y8, Y13
 	VADDPS Y13, Y2, Y2
 	VBROADCASTSS (BX)(R10*2), Y10
-	VMULPS Y8, Y10, Y14
+	VMULPS Y10, Y8, Y14
+	VADDPS Y14, Y3, Y3
+	VBROADCASTSS (AX)(R10*4), Y10
+	VMULPS Y10, Y8, Y11
+	VADDPS Y11, Y4, Y4
+	VBROADCASTSS (BX)(R10*4), Y10
+	VMULPS Y10, Y8, Y12
+	VADDPS Y12, Y5, Y5
+	VBROADCASTSS (R12), Y10
+	VMULPS Y10, Y8, Y13
+	VADDPS Y13, Y6, Y6
+	VBROADCASTSS (R12)(R10*1), Y10
+	VMULPS Y10, Y8, Y14
+	VADDPS Y14, Y7, Y7
+	ADDQ $4, AX
+	ADDQ $4, BX
+	ADDQ $4, R12
+	ADDQ R11, R14
+	DECQ R13
+	JNZ  AVX2x8_8_loop
+	ADDQ R15, AX
+	ADDQ R15, BX
+	ADDQ R15, R12
+	DECQ CX
+	JNZ  AVX2x8_8_seg
+	MOVQ bias+88(FP), AX
+	MOVQ alpha+96(FP), BX
+	MOVQ ldc+56(FP), CX
+	SHLQ $2, CX
+	VMASKMOVPS (AX), Y15, Y8
+	TESTQ BX, BX
+	JZ   AVX2x8_8_linear
+	VMASKMOVPS (BX), Y15, Y11
+	VXORPS Y10, Y10, Y10
+	VADDPS Y8, Y0, Y0
+	VMULPS Y11, Y0, Y13
+	VCMPPS $0x1E, Y10, Y0, Y14
+	VBLENDVPS Y14, Y0, Y13, Y0
+	VMASKMOVPS Y0, Y15, (DX)
+	ADDQ CX, DX
+	VADDPS Y8, Y1, Y1
+	VMULPS Y11, Y1, Y13
+	VCMPPS $0x1E, Y10, Y1, Y14
+	VBLENDVPS Y14, Y1, Y13, Y1
+	VMASKMOVPS Y1, Y15, (DX)
+	ADDQ CX, DX
+	VADDPS Y8, Y2, Y2
+	VMULPS Y11, Y2, Y13
+	VCMPPS $0x1E, Y10, Y2, Y14
+	VBLENDVPS Y14, Y2, Y13, Y2
+	VMASKMOVPS Y2, Y15, (DX)
+	ADDQ CX, DX
+	VADDPS Y8, Y3, Y3
+	VMULPS Y11, Y3, Y13
+	VCMPPS $0x1E, Y10, Y3, Y14
+	VBLENDVPS Y14, Y3, Y13, Y3
+	VMASKMOVPS Y3, Y15, (DX)
+	ADDQ CX, DX
+	VADDPS Y8, Y4, Y4
+	VMULPS Y11, Y4, Y13
+	VCMPPS $0x1E, Y10, Y4, Y14
+	VBLENDVPS Y14, Y4, Y13, Y4
+	VMASKMOVPS Y4, Y15, (DX)
+	ADDQ CX, DX
+	VADDPS Y8, Y5, Y5
+	VMULPS Y11, Y5, Y13
+	VCMPPS $0x1E, Y10, Y5, Y14
+	VBLENDVPS Y14, Y5, Y13, Y5
+	VMASKMOVPS Y5, Y15, (DX)
+	ADDQ CX, DX
+	VADDPS Y8, Y6, Y6
+	VMULPS Y11, Y6, Y13
+	VCMPPS $0x1E, Y10, Y6, Y14
+	VBLENDVPS Y14, Y6, Y13, Y6
+	VMASKMOVPS Y6, Y15, (DX)
+	ADDQ CX, DX
+	VADDPS Y8, Y7, Y7
+	VMULPS Y11, Y7, Y13
+	VCMPPS $0x1E, Y10, Y7, Y14
+	VBLENDVPS Y14, Y7, Y13, Y7
+	VMASKMOVPS Y7, Y15, (DX)
+	ADDQ CX, DX
+	JMP  AVX2x8_8_stored
+AVX2x8_8_linear:
+	VADDPS Y8, Y0, Y0
+	VMASKMOVPS Y0, Y15, (DX)
+	ADDQ CX, DX
+	VADDPS Y8, Y1, Y1
+	VMASKMOVPS Y1, Y15, (DX)
+	ADDQ CX, DX
+	VADDPS Y8, Y2, Y2
+	VMASKMOVPS Y2, Y15, (DX)
+	ADDQ CX, DX
+	VADDPS Y8, Y3, Y3
+	VMASKMOVPS Y3, Y15, (DX)
+	ADDQ CX, DX
+	VADDPS Y8, Y4, Y4
+	VMASKMOVPS Y4, Y15, (DX)
+	ADDQ CX, DX
+	VADDPS Y8, Y5, Y5
+	VMASKMOVPS Y5, Y15, (DX)
+	ADDQ CX, DX
+	VADDPS Y8, Y6, Y6
+	VMASKMOVPS Y6, Y15, (DX)
+	ADDQ CX, DX
+	VADDPS Y8, Y7, Y7
+	VMASKMOVPS Y7, Y15, (DX)
+	ADDQ CX, DX
+AVX2x8_8_stored:
+	LEAQ (SI)(R10*8), SI
+	SUBQ $8, R8
+	JMP  AVX2x8_8_rows
+
+AVX2x8_4_rows:
+	CMPQ R8, $4
+	JLT  AVX2x8_1_rows
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	MOVQ SI, AX
+	LEAQ (SI)(R10*1), BX
+	MOVQ DI, R14
+	MOVQ segs+72(FP), CX
+
+AVX2x8_4_seg:
+	MOVQ R9, R13
+
+AVX2x8_4_loop:
+	VMASKMOVPS (R14), Y15, Y8
+	VBROADCASTSS (AX), Y10
+	VMULPS Y10, Y8, Y11
+	VADDPS Y11, Y0, Y0
+	VBROADCASTSS (BX), Y10
+	VMULPS Y10, Y8, Y12
+	VADDPS Y12, Y1, Y1
+	VBROADCASTSS (AX)(R10*2), Y10
+	VMULPS Y10, Y8, Y13
+	VADDPS Y13, Y2, Y2
+	VBROADCASTSS (BX)(R10*2), Y10
+	VMULPS Y10, Y8, Y14
 	VADDPS Y14, Y3, Y3
 	ADDQ $4, AX
 	ADDQ $4, BX
 	ADDQ R11, R14
 	DECQ R13
-	JNZ  AVX2x8_loop4
+	JNZ  AVX2x8_4_loop
 	ADDQ R15, AX
 	ADDQ R15, BX
 	DECQ CX
-	JNZ  AVX2x8_seg4
-
-	LEAQ (DX)(R12*1), R13
-	LEAQ (R13)(R12*1), R14
-	LEAQ (R14)(R12*1), R15
+	JNZ  AVX2x8_4_seg
+	MOVQ bias+88(FP), AX
+	MOVQ alpha+96(FP), BX
+	MOVQ ldc+56(FP), CX
+	SHLQ $2, CX
+	VMASKMOVPS (AX), Y15, Y8
+	TESTQ BX, BX
+	JZ   AVX2x8_4_linear
+	VMASKMOVPS (BX), Y15, Y11
+	VXORPS Y10, Y10, Y10
+	VADDPS Y8, Y0, Y0
+	VMULPS Y11, Y0, Y13
+	VCMPPS $0x1E, Y10, Y0, Y14
+	VBLENDVPS Y14, Y0, Y13, Y0
 	VMASKMOVPS Y0, Y15, (DX)
-	VMASKMOVPS Y1, Y15, (R13)
-	VMASKMOVPS Y2, Y15, (R14)
-	VMASKMOVPS Y3, Y15, (R15)
+	ADDQ CX, DX
+	VADDPS Y8, Y1, Y1
+	VMULPS Y11, Y1, Y13
+	VCMPPS $0x1E, Y10, Y1, Y14
+	VBLENDVPS Y14, Y1, Y13, Y1
+	VMASKMOVPS Y1, Y15, (DX)
+	ADDQ CX, DX
+	VADDPS Y8, Y2, Y2
+	VMULPS Y11, Y2, Y13
+	VCMPPS $0x1E, Y10, Y2, Y14
+	VBLENDVPS Y14, Y2, Y13, Y2
+	VMASKMOVPS Y2, Y15, (DX)
+	ADDQ CX, DX
+	VADDPS Y8, Y3, Y3
+	VMULPS Y11, Y3, Y13
+	VCMPPS $0x1E, Y10, Y3, Y14
+	VBLENDVPS Y14, Y3, Y13, Y3
+	VMASKMOVPS Y3, Y15, (DX)
+	ADDQ CX, DX
+	JMP  AVX2x8_4_stored
+AVX2x8_4_linear:
+	VADDPS Y8, Y0, Y0
+	VMASKMOVPS Y0, Y15, (DX)
+	ADDQ CX, DX
+	VADDPS Y8, Y1, Y1
+	VMASKMOVPS Y1, Y15, (DX)
+	ADDQ CX, DX
+	VADDPS Y8, Y2, Y2
+	VMASKMOVPS Y2, Y15, (DX)
+	ADDQ CX, DX
+	VADDPS Y8, Y3, Y3
+	VMASKMOVPS Y3, Y15, (DX)
+	ADDQ CX, DX
+AVX2x8_4_stored:
 	LEAQ (SI)(R10*4), SI
-	LEAQ (DX)(R12*4), DX
 	SUBQ $4, R8
-	JMP  AVX2x8_rows4
+	JMP  AVX2x8_4_rows
 
-AVX2x8_rows1:
-	TESTQ R8, R8
-	JZ    AVX2x8_done
-	VMASKMOVPS (DX), Y15, Y0
+AVX2x8_1_rows:
+	CMPQ R8, $1
+	JLT  AVX2x8_done
+	VXORPS Y0, Y0, Y0
 	MOVQ SI, AX
 	MOVQ DI, R14
 	MOVQ segs+72(FP), CX
-	MOVQ segA+80(FP), R15
-	SUBQ R9, R15
-	SHLQ $2, R15
 
-AVX2x8_seg1:
+AVX2x8_1_seg:
 	MOVQ R9, R13
 
-AVX2x8_loop1:
+AVX2x8_1_loop:
 	VMASKMOVPS (R14), Y15, Y8
 	VBROADCASTSS (AX), Y10
-	VMULPS Y8, Y10, Y11
+	VMULPS Y10, Y8, Y11
 	VADDPS Y11, Y0, Y0
 	ADDQ $4, AX
 	ADDQ R11, R14
 	DECQ R13
-	JNZ  AVX2x8_loop1
+	JNZ  AVX2x8_1_loop
 	ADDQ R15, AX
 	DECQ CX
-	JNZ  AVX2x8_seg1
+	JNZ  AVX2x8_1_seg
+	MOVQ bias+88(FP), AX
+	MOVQ alpha+96(FP), BX
+	MOVQ ldc+56(FP), CX
+	SHLQ $2, CX
+	VMASKMOVPS (AX), Y15, Y8
+	TESTQ BX, BX
+	JZ   AVX2x8_1_linear
+	VMASKMOVPS (BX), Y15, Y11
+	VXORPS Y10, Y10, Y10
+	VADDPS Y8, Y0, Y0
+	VMULPS Y11, Y0, Y13
+	VCMPPS $0x1E, Y10, Y0, Y14
+	VBLENDVPS Y14, Y0, Y13, Y0
 	VMASKMOVPS Y0, Y15, (DX)
+	ADDQ CX, DX
+	JMP  AVX2x8_1_stored
+AVX2x8_1_linear:
+	VADDPS Y8, Y0, Y0
+	VMASKMOVPS Y0, Y15, (DX)
+	ADDQ CX, DX
+AVX2x8_1_stored:
 	ADDQ R10, SI
-	ADDQ R12, DX
-	DECQ R8
-	JMP  AVX2x8_rows1
+	SUBQ $1, R8
+	JMP  AVX2x8_1_rows
 
 AVX2x8_done:
 	VZEROUPPER
 	RET
 
-// func gemmAVX512x32(m, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, mask1 uint16, segs, segA int)
+// func convAVX512x32(m, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, mask uint16, segs, segA int, bias, alpha *float32)
 //
-// C[i, 0:32] += sum_p A[i, p] * B[p, 0:32]; columns 16..31 are masked by
-// mask1 (bit l enables column 16+l), nothing else is read or written.
+// C[i, 0:32] = act(bias + sum_p A[i, p] * B[p, 0:32]) for m rows of C, where act
+// is PReLU with slopes alpha (x > 0 ? x : alpha*x), or nothing when alpha
+// is nil. Bit l of mask enables column 16+l; nothing past
+// the enabled columns is read or written.
 // A row's k values come in segs segments, segA floats apart (the kernel
-// rows of a convolution); B's segs*k rows are contiguous. Each product is
-// rounded before it is added (VMULPS, then VADDPS) and each C element
-// sums its products in order, as gemmSegGeneric does.
-TEXT ·gemmAVX512x32(SB), NOSPLIT, $0-88
+// rows of a convolution); B's segs*k rows are contiguous. Every C element
+// starts at zero and sums its products in order, as convGemmGeneric does,
+// rounding each product before it is added (VMULPS, then VADDPS).
+TEXT ·convAVX512x32(SB), NOSPLIT, $0-104
 	MOVQ m+0(FP), R8
 	MOVQ k+8(FP), R9
 	MOVQ a+16(FP), SI
@@ -273,135 +562,211 @@ TEXT ·gemmAVX512x32(SB), NOSPLIT, $0-88
 	MOVQ ldb+40(FP), R11
 	SHLQ $2, R11
 	MOVQ c+48(FP), DX
-	MOVQ ldc+56(FP), R12
-	SHLQ $2, R12
-	MOVWQZX mask1+64(FP), AX
+	MOVWQZX mask+64(FP), AX
 	KMOVW AX, K1
-
-AVX512x32_rows4:
-	CMPQ R8, $4
-	JLT  AVX512x32_rows1
-	LEAQ (DX)(R12*1), R13
-	LEAQ (R13)(R12*1), R14
-	LEAQ (R14)(R12*1), R15
-	VMOVUPS (DX), Z0
-	VMOVUPS.Z 64(DX), K1, Z1
-	VMOVUPS (R13), Z2
-	VMOVUPS.Z 64(R13), K1, Z3
-	VMOVUPS (R14), Z4
-	VMOVUPS.Z 64(R14), K1, Z5
-	VMOVUPS (R15), Z6
-	VMOVUPS.Z 64(R15), K1, Z7
-	MOVQ SI, AX
-	LEAQ (SI)(R10*1), BX
-	MOVQ DI, R14
-	MOVQ segs+72(FP), CX
 	MOVQ segA+80(FP), R15
 	SUBQ R9, R15
 	SHLQ $2, R15
 
-AVX512x32_seg4:
+AVX512x32_4_rows:
+	CMPQ R8, $4
+	JLT  AVX512x32_1_rows
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	MOVQ SI, AX
+	LEAQ (SI)(R10*1), BX
+	MOVQ DI, R14
+	MOVQ segs+72(FP), CX
+
+AVX512x32_4_seg:
 	MOVQ R9, R13
 
-AVX512x32_loop4:
+AVX512x32_4_loop:
 	VMOVUPS (R14), Z8
 	VMOVUPS.Z 64(R14), K1, Z9
 	VBROADCASTSS (AX), Z10
-	VMULPS Z8, Z10, Z11
+	VMULPS Z10, Z8, Z11
 	VADDPS Z11, Z0, Z0
-	VMULPS Z9, Z10, Z12
+	VMULPS Z10, Z9, Z12
 	VADDPS Z12, Z1, Z1
 	VBROADCASTSS (BX), Z10
-	VMULPS Z8, Z10, Z13
+	VMULPS Z10, Z8, Z13
 	VADDPS Z13, Z2, Z2
-	VMULPS Z9, Z10, Z14
+	VMULPS Z10, Z9, Z14
 	VADDPS Z14, Z3, Z3
 	VBROADCASTSS (AX)(R10*2), Z10
-	VMULPS Z8, Z10, Z15
+	VMULPS Z10, Z8, Z15
 	VADDPS Z15, Z4, Z4
-	VMULPS Z9, Z10, Z16
+	VMULPS Z10, Z9, Z16
 	VADDPS Z16, Z5, Z5
 	VBROADCASTSS (BX)(R10*2), Z10
-	VMULPS Z8, Z10, Z17
+	VMULPS Z10, Z8, Z17
 	VADDPS Z17, Z6, Z6
-	VMULPS Z9, Z10, Z18
+	VMULPS Z10, Z9, Z18
 	VADDPS Z18, Z7, Z7
 	ADDQ $4, AX
 	ADDQ $4, BX
 	ADDQ R11, R14
 	DECQ R13
-	JNZ  AVX512x32_loop4
+	JNZ  AVX512x32_4_loop
 	ADDQ R15, AX
 	ADDQ R15, BX
 	DECQ CX
-	JNZ  AVX512x32_seg4
-
-	LEAQ (DX)(R12*1), R13
-	LEAQ (R13)(R12*1), R14
-	LEAQ (R14)(R12*1), R15
+	JNZ  AVX512x32_4_seg
+	MOVQ bias+88(FP), AX
+	MOVQ alpha+96(FP), BX
+	MOVQ ldc+56(FP), CX
+	SHLQ $2, CX
+	VMOVUPS (AX), Z8
+	VMOVUPS.Z 64(AX), K1, Z9
+	TESTQ BX, BX
+	JZ   AVX512x32_4_linear
+	VMOVUPS (BX), Z11
+	VMOVUPS.Z 64(BX), K1, Z12
+	VPXORD Z10, Z10, Z10
+	VADDPS Z8, Z0, Z0
+	VCMPPS $0x1A, Z10, Z0, K2
+	VMULPS Z11, Z0, K2, Z0
 	VMOVUPS Z0, (DX)
+	VADDPS Z9, Z1, Z1
+	VCMPPS $0x1A, Z10, Z1, K2
+	VMULPS Z12, Z1, K2, Z1
 	VMOVUPS Z1, K1, 64(DX)
-	VMOVUPS Z2, (R13)
-	VMOVUPS Z3, K1, 64(R13)
-	VMOVUPS Z4, (R14)
-	VMOVUPS Z5, K1, 64(R14)
-	VMOVUPS Z6, (R15)
-	VMOVUPS Z7, K1, 64(R15)
+	ADDQ CX, DX
+	VADDPS Z8, Z2, Z2
+	VCMPPS $0x1A, Z10, Z2, K2
+	VMULPS Z11, Z2, K2, Z2
+	VMOVUPS Z2, (DX)
+	VADDPS Z9, Z3, Z3
+	VCMPPS $0x1A, Z10, Z3, K2
+	VMULPS Z12, Z3, K2, Z3
+	VMOVUPS Z3, K1, 64(DX)
+	ADDQ CX, DX
+	VADDPS Z8, Z4, Z4
+	VCMPPS $0x1A, Z10, Z4, K2
+	VMULPS Z11, Z4, K2, Z4
+	VMOVUPS Z4, (DX)
+	VADDPS Z9, Z5, Z5
+	VCMPPS $0x1A, Z10, Z5, K2
+	VMULPS Z12, Z5, K2, Z5
+	VMOVUPS Z5, K1, 64(DX)
+	ADDQ CX, DX
+	VADDPS Z8, Z6, Z6
+	VCMPPS $0x1A, Z10, Z6, K2
+	VMULPS Z11, Z6, K2, Z6
+	VMOVUPS Z6, (DX)
+	VADDPS Z9, Z7, Z7
+	VCMPPS $0x1A, Z10, Z7, K2
+	VMULPS Z12, Z7, K2, Z7
+	VMOVUPS Z7, K1, 64(DX)
+	ADDQ CX, DX
+	JMP  AVX512x32_4_stored
+AVX512x32_4_linear:
+	VADDPS Z8, Z0, Z0
+	VMOVUPS Z0, (DX)
+	VADDPS Z9, Z1, Z1
+	VMOVUPS Z1, K1, 64(DX)
+	ADDQ CX, DX
+	VADDPS Z8, Z2, Z2
+	VMOVUPS Z2, (DX)
+	VADDPS Z9, Z3, Z3
+	VMOVUPS Z3, K1, 64(DX)
+	ADDQ CX, DX
+	VADDPS Z8, Z4, Z4
+	VMOVUPS Z4, (DX)
+	VADDPS Z9, Z5, Z5
+	VMOVUPS Z5, K1, 64(DX)
+	ADDQ CX, DX
+	VADDPS Z8, Z6, Z6
+	VMOVUPS Z6, (DX)
+	VADDPS Z9, Z7, Z7
+	VMOVUPS Z7, K1, 64(DX)
+	ADDQ CX, DX
+AVX512x32_4_stored:
 	LEAQ (SI)(R10*4), SI
-	LEAQ (DX)(R12*4), DX
 	SUBQ $4, R8
-	JMP  AVX512x32_rows4
+	JMP  AVX512x32_4_rows
 
-AVX512x32_rows1:
-	TESTQ R8, R8
-	JZ    AVX512x32_done
-	VMOVUPS (DX), Z0
-	VMOVUPS.Z 64(DX), K1, Z1
+AVX512x32_1_rows:
+	CMPQ R8, $1
+	JLT  AVX512x32_done
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
 	MOVQ SI, AX
 	MOVQ DI, R14
 	MOVQ segs+72(FP), CX
-	MOVQ segA+80(FP), R15
-	SUBQ R9, R15
-	SHLQ $2, R15
 
-AVX512x32_seg1:
+AVX512x32_1_seg:
 	MOVQ R9, R13
 
-AVX512x32_loop1:
+AVX512x32_1_loop:
 	VMOVUPS (R14), Z8
 	VMOVUPS.Z 64(R14), K1, Z9
 	VBROADCASTSS (AX), Z10
-	VMULPS Z8, Z10, Z11
+	VMULPS Z10, Z8, Z11
 	VADDPS Z11, Z0, Z0
-	VMULPS Z9, Z10, Z12
+	VMULPS Z10, Z9, Z12
 	VADDPS Z12, Z1, Z1
 	ADDQ $4, AX
 	ADDQ R11, R14
 	DECQ R13
-	JNZ  AVX512x32_loop1
+	JNZ  AVX512x32_1_loop
 	ADDQ R15, AX
 	DECQ CX
-	JNZ  AVX512x32_seg1
+	JNZ  AVX512x32_1_seg
+	MOVQ bias+88(FP), AX
+	MOVQ alpha+96(FP), BX
+	MOVQ ldc+56(FP), CX
+	SHLQ $2, CX
+	VMOVUPS (AX), Z8
+	VMOVUPS.Z 64(AX), K1, Z9
+	TESTQ BX, BX
+	JZ   AVX512x32_1_linear
+	VMOVUPS (BX), Z11
+	VMOVUPS.Z 64(BX), K1, Z12
+	VPXORD Z10, Z10, Z10
+	VADDPS Z8, Z0, Z0
+	VCMPPS $0x1A, Z10, Z0, K2
+	VMULPS Z11, Z0, K2, Z0
 	VMOVUPS Z0, (DX)
+	VADDPS Z9, Z1, Z1
+	VCMPPS $0x1A, Z10, Z1, K2
+	VMULPS Z12, Z1, K2, Z1
 	VMOVUPS Z1, K1, 64(DX)
+	ADDQ CX, DX
+	JMP  AVX512x32_1_stored
+AVX512x32_1_linear:
+	VADDPS Z8, Z0, Z0
+	VMOVUPS Z0, (DX)
+	VADDPS Z9, Z1, Z1
+	VMOVUPS Z1, K1, 64(DX)
+	ADDQ CX, DX
+AVX512x32_1_stored:
 	ADDQ R10, SI
-	ADDQ R12, DX
-	DECQ R8
-	JMP  AVX512x32_rows1
+	SUBQ $1, R8
+	JMP  AVX512x32_1_rows
 
 AVX512x32_done:
 	VZEROUPPER
 	RET
 
-// func gemmAVX512x16(m, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, mask uint16, segs, segA int)
+// func convAVX512x16(m, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, mask uint16, segs, segA int, bias, alpha *float32)
 //
-// C[i, 0:16] += sum_p A[i, p] * B[p, 0:16] for the columns mask enables
-// (bit l enables column l); nothing else is read or written.
+// C[i, 0:16] = act(bias + sum_p A[i, p] * B[p, 0:16]) for m rows of C, where act
+// is PReLU with slopes alpha (x > 0 ? x : alpha*x), or nothing when alpha
+// is nil. Bit l of mask enables column 0+l; nothing past
+// the enabled columns is read or written.
 // A row's k values come in segs segments, segA floats apart (the kernel
-// rows of a convolution); B's segs*k rows are contiguous. Each product is
-// rounded before it is added (VMULPS, then VADDPS) and each C element
-// sums its products in order, as gemmSegGeneric does.
-TEXT ·gemmAVX512x16(SB), NOSPLIT, $0-88
+// rows of a convolution); B's segs*k rows are contiguous. Every C element
+// starts at zero and sums its products in order, as convGemmGeneric does,
+// rounding each product before it is added (VMULPS, then VADDPS).
+TEXT ·convAVX512x16(SB), NOSPLIT, $0-104
 	MOVQ m+0(FP), R8
 	MOVQ k+8(FP), R9
 	MOVQ a+16(FP), SI
@@ -411,100 +776,1264 @@ TEXT ·gemmAVX512x16(SB), NOSPLIT, $0-88
 	MOVQ ldb+40(FP), R11
 	SHLQ $2, R11
 	MOVQ c+48(FP), DX
-	MOVQ ldc+56(FP), R12
-	SHLQ $2, R12
 	MOVWQZX mask+64(FP), AX
 	KMOVW AX, K1
-
-AVX512x16_rows4:
-	CMPQ R8, $4
-	JLT  AVX512x16_rows1
-	LEAQ (DX)(R12*1), R13
-	LEAQ (R13)(R12*1), R14
-	LEAQ (R14)(R12*1), R15
-	VMOVUPS.Z (DX), K1, Z0
-	VMOVUPS.Z (R13), K1, Z1
-	VMOVUPS.Z (R14), K1, Z2
-	VMOVUPS.Z (R15), K1, Z3
-	MOVQ SI, AX
-	LEAQ (SI)(R10*1), BX
-	MOVQ DI, R14
-	MOVQ segs+72(FP), CX
 	MOVQ segA+80(FP), R15
 	SUBQ R9, R15
 	SHLQ $2, R15
 
-AVX512x16_seg4:
+AVX512x16_8_rows:
+	CMPQ R8, $8
+	JLT  AVX512x16_4_rows
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	MOVQ SI, AX
+	LEAQ (SI)(R10*1), BX
+	LEAQ (SI)(R10*4), R12
+	LEAQ (R12)(R10*2), R12
+	MOVQ DI, R14
+	MOVQ segs+72(FP), CX
+
+AVX512x16_8_seg:
 	MOVQ R9, R13
 
-AVX512x16_loop4:
+AVX512x16_8_loop:
 	VMOVUPS.Z (R14), K1, Z8
-	VBROADCASTSS (AX), Z10
-	VMULPS Z8, Z10, Z11
+	VMULPS.BCST (AX), Z8, Z11
 	VADDPS Z11, Z0, Z0
-	VBROADCASTSS (BX), Z10
-	VMULPS Z8, Z10, Z12
+	VMULPS.BCST (BX), Z8, Z12
 	VADDPS Z12, Z1, Z1
-	VBROADCASTSS (AX)(R10*2), Z10
-	VMULPS Z8, Z10, Z13
+	VMULPS.BCST (AX)(R10*2), Z8, Z13
 	VADDPS Z13, Z2, Z2
-	VBROADCASTSS (BX)(R10*2), Z10
-	VMULPS Z8, Z10, Z14
+	VMULPS.BCST (BX)(R10*2), Z8, Z14
+	VADDPS Z14, Z3, Z3
+	VMULPS.BCST (AX)(R10*4), Z8, Z15
+	VADDPS Z15, Z4, Z4
+	VMULPS.BCST (BX)(R10*4), Z8, Z16
+	VADDPS Z16, Z5, Z5
+	VMULPS.BCST (R12), Z8, Z17
+	VADDPS Z17, Z6, Z6
+	VMULPS.BCST (R12)(R10*1), Z8, Z18
+	VADDPS Z18, Z7, Z7
+	ADDQ $4, AX
+	ADDQ $4, BX
+	ADDQ $4, R12
+	ADDQ R11, R14
+	DECQ R13
+	JNZ  AVX512x16_8_loop
+	ADDQ R15, AX
+	ADDQ R15, BX
+	ADDQ R15, R12
+	DECQ CX
+	JNZ  AVX512x16_8_seg
+	MOVQ bias+88(FP), AX
+	MOVQ alpha+96(FP), BX
+	MOVQ ldc+56(FP), CX
+	SHLQ $2, CX
+	VMOVUPS.Z (AX), K1, Z8
+	TESTQ BX, BX
+	JZ   AVX512x16_8_linear
+	VMOVUPS.Z (BX), K1, Z11
+	VPXORD Z10, Z10, Z10
+	VADDPS Z8, Z0, Z0
+	VCMPPS $0x1A, Z10, Z0, K2
+	VMULPS Z11, Z0, K2, Z0
+	VMOVUPS Z0, K1, (DX)
+	ADDQ CX, DX
+	VADDPS Z8, Z1, Z1
+	VCMPPS $0x1A, Z10, Z1, K2
+	VMULPS Z11, Z1, K2, Z1
+	VMOVUPS Z1, K1, (DX)
+	ADDQ CX, DX
+	VADDPS Z8, Z2, Z2
+	VCMPPS $0x1A, Z10, Z2, K2
+	VMULPS Z11, Z2, K2, Z2
+	VMOVUPS Z2, K1, (DX)
+	ADDQ CX, DX
+	VADDPS Z8, Z3, Z3
+	VCMPPS $0x1A, Z10, Z3, K2
+	VMULPS Z11, Z3, K2, Z3
+	VMOVUPS Z3, K1, (DX)
+	ADDQ CX, DX
+	VADDPS Z8, Z4, Z4
+	VCMPPS $0x1A, Z10, Z4, K2
+	VMULPS Z11, Z4, K2, Z4
+	VMOVUPS Z4, K1, (DX)
+	ADDQ CX, DX
+	VADDPS Z8, Z5, Z5
+	VCMPPS $0x1A, Z10, Z5, K2
+	VMULPS Z11, Z5, K2, Z5
+	VMOVUPS Z5, K1, (DX)
+	ADDQ CX, DX
+	VADDPS Z8, Z6, Z6
+	VCMPPS $0x1A, Z10, Z6, K2
+	VMULPS Z11, Z6, K2, Z6
+	VMOVUPS Z6, K1, (DX)
+	ADDQ CX, DX
+	VADDPS Z8, Z7, Z7
+	VCMPPS $0x1A, Z10, Z7, K2
+	VMULPS Z11, Z7, K2, Z7
+	VMOVUPS Z7, K1, (DX)
+	ADDQ CX, DX
+	JMP  AVX512x16_8_stored
+AVX512x16_8_linear:
+	VADDPS Z8, Z0, Z0
+	VMOVUPS Z0, K1, (DX)
+	ADDQ CX, DX
+	VADDPS Z8, Z1, Z1
+	VMOVUPS Z1, K1, (DX)
+	ADDQ CX, DX
+	VADDPS Z8, Z2, Z2
+	VMOVUPS Z2, K1, (DX)
+	ADDQ CX, DX
+	VADDPS Z8, Z3, Z3
+	VMOVUPS Z3, K1, (DX)
+	ADDQ CX, DX
+	VADDPS Z8, Z4, Z4
+	VMOVUPS Z4, K1, (DX)
+	ADDQ CX, DX
+	VADDPS Z8, Z5, Z5
+	VMOVUPS Z5, K1, (DX)
+	ADDQ CX, DX
+	VADDPS Z8, Z6, Z6
+	VMOVUPS Z6, K1, (DX)
+	ADDQ CX, DX
+	VADDPS Z8, Z7, Z7
+	VMOVUPS Z7, K1, (DX)
+	ADDQ CX, DX
+AVX512x16_8_stored:
+	LEAQ (SI)(R10*8), SI
+	SUBQ $8, R8
+	JMP  AVX512x16_8_rows
+
+AVX512x16_4_rows:
+	CMPQ R8, $4
+	JLT  AVX512x16_1_rows
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	MOVQ SI, AX
+	LEAQ (SI)(R10*1), BX
+	MOVQ DI, R14
+	MOVQ segs+72(FP), CX
+
+AVX512x16_4_seg:
+	MOVQ R9, R13
+
+AVX512x16_4_loop:
+	VMOVUPS.Z (R14), K1, Z8
+	VMULPS.BCST (AX), Z8, Z11
+	VADDPS Z11, Z0, Z0
+	VMULPS.BCST (BX), Z8, Z12
+	VADDPS Z12, Z1, Z1
+	VMULPS.BCST (AX)(R10*2), Z8, Z13
+	VADDPS Z13, Z2, Z2
+	VMULPS.BCST (BX)(R10*2), Z8, Z14
 	VADDPS Z14, Z3, Z3
 	ADDQ $4, AX
 	ADDQ $4, BX
 	ADDQ R11, R14
 	DECQ R13
-	JNZ  AVX512x16_loop4
+	JNZ  AVX512x16_4_loop
 	ADDQ R15, AX
 	ADDQ R15, BX
 	DECQ CX
-	JNZ  AVX512x16_seg4
-
-	LEAQ (DX)(R12*1), R13
-	LEAQ (R13)(R12*1), R14
-	LEAQ (R14)(R12*1), R15
+	JNZ  AVX512x16_4_seg
+	MOVQ bias+88(FP), AX
+	MOVQ alpha+96(FP), BX
+	MOVQ ldc+56(FP), CX
+	SHLQ $2, CX
+	VMOVUPS.Z (AX), K1, Z8
+	TESTQ BX, BX
+	JZ   AVX512x16_4_linear
+	VMOVUPS.Z (BX), K1, Z11
+	VPXORD Z10, Z10, Z10
+	VADDPS Z8, Z0, Z0
+	VCMPPS $0x1A, Z10, Z0, K2
+	VMULPS Z11, Z0, K2, Z0
 	VMOVUPS Z0, K1, (DX)
-	VMOVUPS Z1, K1, (R13)
-	VMOVUPS Z2, K1, (R14)
-	VMOVUPS Z3, K1, (R15)
+	ADDQ CX, DX
+	VADDPS Z8, Z1, Z1
+	VCMPPS $0x1A, Z10, Z1, K2
+	VMULPS Z11, Z1, K2, Z1
+	VMOVUPS Z1, K1, (DX)
+	ADDQ CX, DX
+	VADDPS Z8, Z2, Z2
+	VCMPPS $0x1A, Z10, Z2, K2
+	VMULPS Z11, Z2, K2, Z2
+	VMOVUPS Z2, K1, (DX)
+	ADDQ CX, DX
+	VADDPS Z8, Z3, Z3
+	VCMPPS $0x1A, Z10, Z3, K2
+	VMULPS Z11, Z3, K2, Z3
+	VMOVUPS Z3, K1, (DX)
+	ADDQ CX, DX
+	JMP  AVX512x16_4_stored
+AVX512x16_4_linear:
+	VADDPS Z8, Z0, Z0
+	VMOVUPS Z0, K1, (DX)
+	ADDQ CX, DX
+	VADDPS Z8, Z1, Z1
+	VMOVUPS Z1, K1, (DX)
+	ADDQ CX, DX
+	VADDPS Z8, Z2, Z2
+	VMOVUPS Z2, K1, (DX)
+	ADDQ CX, DX
+	VADDPS Z8, Z3, Z3
+	VMOVUPS Z3, K1, (DX)
+	ADDQ CX, DX
+AVX512x16_4_stored:
 	LEAQ (SI)(R10*4), SI
-	LEAQ (DX)(R12*4), DX
 	SUBQ $4, R8
-	JMP  AVX512x16_rows4
+	JMP  AVX512x16_4_rows
 
-AVX512x16_rows1:
-	TESTQ R8, R8
-	JZ    AVX512x16_done
-	VMOVUPS.Z (DX), K1, Z0
+AVX512x16_1_rows:
+	CMPQ R8, $1
+	JLT  AVX512x16_done
+	VPXORD Z0, Z0, Z0
 	MOVQ SI, AX
 	MOVQ DI, R14
 	MOVQ segs+72(FP), CX
-	MOVQ segA+80(FP), R15
-	SUBQ R9, R15
-	SHLQ $2, R15
 
-AVX512x16_seg1:
+AVX512x16_1_seg:
 	MOVQ R9, R13
 
-AVX512x16_loop1:
+AVX512x16_1_loop:
 	VMOVUPS.Z (R14), K1, Z8
-	VBROADCASTSS (AX), Z10
-	VMULPS Z8, Z10, Z11
+	VMULPS.BCST (AX), Z8, Z11
 	VADDPS Z11, Z0, Z0
 	ADDQ $4, AX
 	ADDQ R11, R14
 	DECQ R13
-	JNZ  AVX512x16_loop1
+	JNZ  AVX512x16_1_loop
 	ADDQ R15, AX
 	DECQ CX
-	JNZ  AVX512x16_seg1
+	JNZ  AVX512x16_1_seg
+	MOVQ bias+88(FP), AX
+	MOVQ alpha+96(FP), BX
+	MOVQ ldc+56(FP), CX
+	SHLQ $2, CX
+	VMOVUPS.Z (AX), K1, Z8
+	TESTQ BX, BX
+	JZ   AVX512x16_1_linear
+	VMOVUPS.Z (BX), K1, Z11
+	VPXORD Z10, Z10, Z10
+	VADDPS Z8, Z0, Z0
+	VCMPPS $0x1A, Z10, Z0, K2
+	VMULPS Z11, Z0, K2, Z0
 	VMOVUPS Z0, K1, (DX)
+	ADDQ CX, DX
+	JMP  AVX512x16_1_stored
+AVX512x16_1_linear:
+	VADDPS Z8, Z0, Z0
+	VMOVUPS Z0, K1, (DX)
+	ADDQ CX, DX
+AVX512x16_1_stored:
 	ADDQ R10, SI
-	ADDQ R12, DX
-	DECQ R8
-	JMP  AVX512x16_rows1
+	SUBQ $1, R8
+	JMP  AVX512x16_1_rows
 
 AVX512x16_done:
+	VZEROUPPER
+	RET
+
+// func convAVX2x16FMA(m, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, mask *[8]int32, segs, segA int, bias, alpha *float32)
+//
+// C[i, 0:16] = act(bias + sum_p A[i, p] * B[p, 0:16]) for m rows of C, where act
+// is PReLU with slopes alpha (x > 0 ? x : alpha*x), or nothing when alpha
+// is nil. mask enables the lanes of columns 8..15
+// (all ones in a lane enables it); nothing past them is read or written.
+// A row's k values come in segs segments, segA floats apart (the kernel
+// rows of a convolution); B's segs*k rows are contiguous. Every C element
+// starts at zero and sums its products in order, as convGemmGeneric does,
+// with one rounding per multiply-add (VFMADD231PS), as with FMA set.
+TEXT ·convAVX2x16FMA(SB), NOSPLIT, $0-104
+	MOVQ m+0(FP), R8
+	MOVQ k+8(FP), R9
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), R10
+	SHLQ $2, R10
+	MOVQ b+32(FP), DI
+	MOVQ ldb+40(FP), R11
+	SHLQ $2, R11
+	MOVQ c+48(FP), DX
+	MOVQ mask+64(FP), AX
+	VMOVDQU (AX), Y15
+	MOVQ segA+80(FP), R15
+	SUBQ R9, R15
+	SHLQ $2, R15
+
+AVX2x16FMA_4_rows:
+	CMPQ R8, $4
+	JLT  AVX2x16FMA_1_rows
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	MOVQ SI, AX
+	LEAQ (SI)(R10*1), BX
+	MOVQ DI, R14
+	MOVQ segs+72(FP), CX
+
+AVX2x16FMA_4_seg:
+	MOVQ R9, R13
+
+AVX2x16FMA_4_loop:
+	VMOVUPS (R14), Y8
+	VMASKMOVPS 32(R14), Y15, Y9
+	VBROADCASTSS (AX), Y10
+	VFMADD231PS Y10, Y8, Y0
+	VFMADD231PS Y10, Y9, Y1
+	VBROADCASTSS (BX), Y10
+	VFMADD231PS Y10, Y8, Y2
+	VFMADD231PS Y10, Y9, Y3
+	VBROADCASTSS (AX)(R10*2), Y10
+	VFMADD231PS Y10, Y8, Y4
+	VFMADD231PS Y10, Y9, Y5
+	VBROADCASTSS (BX)(R10*2), Y10
+	VFMADD231PS Y10, Y8, Y6
+	VFMADD231PS Y10, Y9, Y7
+	ADDQ $4, AX
+	ADDQ $4, BX
+	ADDQ R11, R14
+	DECQ R13
+	JNZ  AVX2x16FMA_4_loop
+	ADDQ R15, AX
+	ADDQ R15, BX
+	DECQ CX
+	JNZ  AVX2x16FMA_4_seg
+	MOVQ bias+88(FP), AX
+	MOVQ alpha+96(FP), BX
+	MOVQ ldc+56(FP), CX
+	SHLQ $2, CX
+	VMOVUPS (AX), Y8
+	VMASKMOVPS 32(AX), Y15, Y9
+	TESTQ BX, BX
+	JZ   AVX2x16FMA_4_linear
+	VMOVUPS (BX), Y11
+	VMASKMOVPS 32(BX), Y15, Y12
+	VXORPS Y10, Y10, Y10
+	VADDPS Y8, Y0, Y0
+	VMULPS Y11, Y0, Y13
+	VCMPPS $0x1E, Y10, Y0, Y14
+	VBLENDVPS Y14, Y0, Y13, Y0
+	VMOVUPS Y0, (DX)
+	VADDPS Y9, Y1, Y1
+	VMULPS Y12, Y1, Y13
+	VCMPPS $0x1E, Y10, Y1, Y14
+	VBLENDVPS Y14, Y1, Y13, Y1
+	VMASKMOVPS Y1, Y15, 32(DX)
+	ADDQ CX, DX
+	VADDPS Y8, Y2, Y2
+	VMULPS Y11, Y2, Y13
+	VCMPPS $0x1E, Y10, Y2, Y14
+	VBLENDVPS Y14, Y2, Y13, Y2
+	VMOVUPS Y2, (DX)
+	VADDPS Y9, Y3, Y3
+	VMULPS Y12, Y3, Y13
+	VCMPPS $0x1E, Y10, Y3, Y14
+	VBLENDVPS Y14, Y3, Y13, Y3
+	VMASKMOVPS Y3, Y15, 32(DX)
+	ADDQ CX, DX
+	VADDPS Y8, Y4, Y4
+	VMULPS Y11, Y4, Y13
+	VCMPPS $0x1E, Y10, Y4, Y14
+	VBLENDVPS Y14, Y4, Y13, Y4
+	VMOVUPS Y4, (DX)
+	VADDPS Y9, Y5, Y5
+	VMULPS Y12, Y5, Y13
+	VCMPPS $0x1E, Y10, Y5, Y14
+	VBLENDVPS Y14, Y5, Y13, Y5
+	VMASKMOVPS Y5, Y15, 32(DX)
+	ADDQ CX, DX
+	VADDPS Y8, Y6, Y6
+	VMULPS Y11, Y6, Y13
+	VCMPPS $0x1E, Y10, Y6, Y14
+	VBLENDVPS Y14, Y6, Y13, Y6
+	VMOVUPS Y6, (DX)
+	VADDPS Y9, Y7, Y7
+	VMULPS Y12, Y7, Y13
+	VCMPPS $0x1E, Y10, Y7, Y14
+	VBLENDVPS Y14, Y7, Y13, Y7
+	VMASKMOVPS Y7, Y15, 32(DX)
+	ADDQ CX, DX
+	JMP  AVX2x16FMA_4_stored
+AVX2x16FMA_4_linear:
+	VADDPS Y8, Y0, Y0
+	VMOVUPS Y0, (DX)
+	VADDPS Y9, Y1, Y1
+	VMASKMOVPS Y1, Y15, 32(DX)
+	ADDQ CX, DX
+	VADDPS Y8, Y2, Y2
+	VMOVUPS Y2, (DX)
+	VADDPS Y9, Y3, Y3
+	VMASKMOVPS Y3, Y15, 32(DX)
+	ADDQ CX, DX
+	VADDPS Y8, Y4, Y4
+	VMOVUPS Y4, (DX)
+	VADDPS Y9, Y5, Y5
+	VMASKMOVPS Y5, Y15, 32(DX)
+	ADDQ CX, DX
+	VADDPS Y8, Y6, Y6
+	VMOVUPS Y6, (DX)
+	VADDPS Y9, Y7, Y7
+	VMASKMOVPS Y7, Y15, 32(DX)
+	ADDQ CX, DX
+AVX2x16FMA_4_stored:
+	LEAQ (SI)(R10*4), SI
+	SUBQ $4, R8
+	JMP  AVX2x16FMA_4_rows
+
+AVX2x16FMA_1_rows:
+	CMPQ R8, $1
+	JLT  AVX2x16FMA_done
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	MOVQ SI, AX
+	MOVQ DI, R14
+	MOVQ segs+72(FP), CX
+
+AVX2x16FMA_1_seg:
+	MOVQ R9, R13
+
+AVX2x16FMA_1_loop:
+	VMOVUPS (R14), Y8
+	VMASKMOVPS 32(R14), Y15, Y9
+	VBROADCASTSS (AX), Y10
+	VFMADD231PS Y10, Y8, Y0
+	VFMADD231PS Y10, Y9, Y1
+	ADDQ $4, AX
+	ADDQ R11, R14
+	DECQ R13
+	JNZ  AVX2x16FMA_1_loop
+	ADDQ R15, AX
+	DECQ CX
+	JNZ  AVX2x16FMA_1_seg
+	MOVQ bias+88(FP), AX
+	MOVQ alpha+96(FP), BX
+	MOVQ ldc+56(FP), CX
+	SHLQ $2, CX
+	VMOVUPS (AX), Y8
+	VMASKMOVPS 32(AX), Y15, Y9
+	TESTQ BX, BX
+	JZ   AVX2x16FMA_1_linear
+	VMOVUPS (BX), Y11
+	VMASKMOVPS 32(BX), Y15, Y12
+	VXORPS Y10, Y10, Y10
+	VADDPS Y8, Y0, Y0
+	VMULPS Y11, Y0, Y13
+	VCMPPS $0x1E, Y10, Y0, Y14
+	VBLENDVPS Y14, Y0, Y13, Y0
+	VMOVUPS Y0, (DX)
+	VADDPS Y9, Y1, Y1
+	VMULPS Y12, Y1, Y13
+	VCMPPS $0x1E, Y10, Y1, Y14
+	VBLENDVPS Y14, Y1, Y13, Y1
+	VMASKMOVPS Y1, Y15, 32(DX)
+	ADDQ CX, DX
+	JMP  AVX2x16FMA_1_stored
+AVX2x16FMA_1_linear:
+	VADDPS Y8, Y0, Y0
+	VMOVUPS Y0, (DX)
+	VADDPS Y9, Y1, Y1
+	VMASKMOVPS Y1, Y15, 32(DX)
+	ADDQ CX, DX
+AVX2x16FMA_1_stored:
+	ADDQ R10, SI
+	SUBQ $1, R8
+	JMP  AVX2x16FMA_1_rows
+
+AVX2x16FMA_done:
+	VZEROUPPER
+	RET
+
+// func convAVX2x8FMA(m, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, mask *[8]int32, segs, segA int, bias, alpha *float32)
+//
+// C[i, 0:8] = act(bias + sum_p A[i, p] * B[p, 0:8]) for m rows of C, where act
+// is PReLU with slopes alpha (x > 0 ? x : alpha*x), or nothing when alpha
+// is nil. mask enables the lanes of columns 0..7
+// (all ones in a lane enables it); nothing past them is read or written.
+// A row's k values come in segs segments, segA floats apart (the kernel
+// rows of a convolution); B's segs*k rows are contiguous. Every C element
+// starts at zero and sums its products in order, as convGemmGeneric does,
+// with one rounding per multiply-add (VFMADD231PS), as with FMA set.
+TEXT ·convAVX2x8FMA(SB), NOSPLIT, $0-104
+	MOVQ m+0(FP), R8
+	MOVQ k+8(FP), R9
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), R10
+	SHLQ $2, R10
+	MOVQ b+32(FP), DI
+	MOVQ ldb+40(FP), R11
+	SHLQ $2, R11
+	MOVQ c+48(FP), DX
+	MOVQ mask+64(FP), AX
+	VMOVDQU (AX), Y15
+	MOVQ segA+80(FP), R15
+	SUBQ R9, R15
+	SHLQ $2, R15
+
+AVX2x8FMA_8_rows:
+	CMPQ R8, $8
+	JLT  AVX2x8FMA_4_rows
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	MOVQ SI, AX
+	LEAQ (SI)(R10*1), BX
+	LEAQ (SI)(R10*4), R12
+	LEAQ (R12)(R10*2), R12
+	MOVQ DI, R14
+	MOVQ segs+72(FP), CX
+
+AVX2x8FMA_8_seg:
+	MOVQ R9, R13
+
+AVX2x8FMA_8_loop:
+	VMASKMOVPS (R14), Y15, Y8
+	VBROADCASTSS (AX), Y10
+	VFMADD231PS Y10, Y8, Y0
+	VBROADCASTSS (BX), Y10
+	VFMADD231PS Y10, Y8, Y1
+	VBROADCASTSS (AX)(R10*2), Y10
+	VFMADD231PS Y10, Y8, Y2
+	VBROADCASTSS (BX)(R10*2), Y10
+	VFMADD231PS Y10, Y8, Y3
+	VBROADCASTSS (AX)(R10*4), Y10
+	VFMADD231PS Y10, Y8, Y4
+	VBROADCASTSS (BX)(R10*4), Y10
+	VFMADD231PS Y10, Y8, Y5
+	VBROADCASTSS (R12), Y10
+	VFMADD231PS Y10, Y8, Y6
+	VBROADCASTSS (R12)(R10*1), Y10
+	VFMADD231PS Y10, Y8, Y7
+	ADDQ $4, AX
+	ADDQ $4, BX
+	ADDQ $4, R12
+	ADDQ R11, R14
+	DECQ R13
+	JNZ  AVX2x8FMA_8_loop
+	ADDQ R15, AX
+	ADDQ R15, BX
+	ADDQ R15, R12
+	DECQ CX
+	JNZ  AVX2x8FMA_8_seg
+	MOVQ bias+88(FP), AX
+	MOVQ alpha+96(FP), BX
+	MOVQ ldc+56(FP), CX
+	SHLQ $2, CX
+	VMASKMOVPS (AX), Y15, Y8
+	TESTQ BX, BX
+	JZ   AVX2x8FMA_8_linear
+	VMASKMOVPS (BX), Y15, Y11
+	VXORPS Y10, Y10, Y10
+	VADDPS Y8, Y0, Y0
+	VMULPS Y11, Y0, Y13
+	VCMPPS $0x1E, Y10, Y0, Y14
+	VBLENDVPS Y14, Y0, Y13, Y0
+	VMASKMOVPS Y0, Y15, (DX)
+	ADDQ CX, DX
+	VADDPS Y8, Y1, Y1
+	VMULPS Y11, Y1, Y13
+	VCMPPS $0x1E, Y10, Y1, Y14
+	VBLENDVPS Y14, Y1, Y13, Y1
+	VMASKMOVPS Y1, Y15, (DX)
+	ADDQ CX, DX
+	VADDPS Y8, Y2, Y2
+	VMULPS Y11, Y2, Y13
+	VCMPPS $0x1E, Y10, Y2, Y14
+	VBLENDVPS Y14, Y2, Y13, Y2
+	VMASKMOVPS Y2, Y15, (DX)
+	ADDQ CX, DX
+	VADDPS Y8, Y3, Y3
+	VMULPS Y11, Y3, Y13
+	VCMPPS $0x1E, Y10, Y3, Y14
+	VBLENDVPS Y14, Y3, Y13, Y3
+	VMASKMOVPS Y3, Y15, (DX)
+	ADDQ CX, DX
+	VADDPS Y8, Y4, Y4
+	VMULPS Y11, Y4, Y13
+	VCMPPS $0x1E, Y10, Y4, Y14
+	VBLENDVPS Y14, Y4, Y13, Y4
+	VMASKMOVPS Y4, Y15, (DX)
+	ADDQ CX, DX
+	VADDPS Y8, Y5, Y5
+	VMULPS Y11, Y5, Y13
+	VCMPPS $0x1E, Y10, Y5, Y14
+	VBLENDVPS Y14, Y5, Y13, Y5
+	VMASKMOVPS Y5, Y15, (DX)
+	ADDQ CX, DX
+	VADDPS Y8, Y6, Y6
+	VMULPS Y11, Y6, Y13
+	VCMPPS $0x1E, Y10, Y6, Y14
+	VBLENDVPS Y14, Y6, Y13, Y6
+	VMASKMOVPS Y6, Y15, (DX)
+	ADDQ CX, DX
+	VADDPS Y8, Y7, Y7
+	VMULPS Y11, Y7, Y13
+	VCMPPS $0x1E, Y10, Y7, Y14
+	VBLENDVPS Y14, Y7, Y13, Y7
+	VMASKMOVPS Y7, Y15, (DX)
+	ADDQ CX, DX
+	JMP  AVX2x8FMA_8_stored
+AVX2x8FMA_8_linear:
+	VADDPS Y8, Y0, Y0
+	VMASKMOVPS Y0, Y15, (DX)
+	ADDQ CX, DX
+	VADDPS Y8, Y1, Y1
+	VMASKMOVPS Y1, Y15, (DX)
+	ADDQ CX, DX
+	VADDPS Y8, Y2, Y2
+	VMASKMOVPS Y2, Y15, (DX)
+	ADDQ CX, DX
+	VADDPS Y8, Y3, Y3
+	VMASKMOVPS Y3, Y15, (DX)
+	ADDQ CX, DX
+	VADDPS Y8, Y4, Y4
+	VMASKMOVPS Y4, Y15, (DX)
+	ADDQ CX, DX
+	VADDPS Y8, Y5, Y5
+	VMASKMOVPS Y5, Y15, (DX)
+	ADDQ CX, DX
+	VADDPS Y8, Y6, Y6
+	VMASKMOVPS Y6, Y15, (DX)
+	ADDQ CX, DX
+	VADDPS Y8, Y7, Y7
+	VMASKMOVPS Y7, Y15, (DX)
+	ADDQ CX, DX
+AVX2x8FMA_8_stored:
+	LEAQ (SI)(R10*8), SI
+	SUBQ $8, R8
+	JMP  AVX2x8FMA_8_rows
+
+AVX2x8FMA_4_rows:
+	CMPQ R8, $4
+	JLT  AVX2x8FMA_1_rows
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	MOVQ SI, AX
+	LEAQ (SI)(R10*1), BX
+	MOVQ DI, R14
+	MOVQ segs+72(FP), CX
+
+AVX2x8FMA_4_seg:
+	MOVQ R9, R13
+
+AVX2x8FMA_4_loop:
+	VMASKMOVPS (R14), Y15, Y8
+	VBROADCASTSS (AX), Y10
+	VFMADD231PS Y10, Y8, Y0
+	VBROADCASTSS (BX), Y10
+	VFMADD231PS Y10, Y8, Y1
+	VBROADCASTSS (AX)(R10*2), Y10
+	VFMADD231PS Y10, Y8, Y2
+	VBROADCASTSS (BX)(R10*2), Y10
+	VFMADD231PS Y10, Y8, Y3
+	ADDQ $4, AX
+	ADDQ $4, BX
+	ADDQ R11, R14
+	DECQ R13
+	JNZ  AVX2x8FMA_4_loop
+	ADDQ R15, AX
+	ADDQ R15, BX
+	DECQ CX
+	JNZ  AVX2x8FMA_4_seg
+	MOVQ bias+88(FP), AX
+	MOVQ alpha+96(FP), BX
+	MOVQ ldc+56(FP), CX
+	SHLQ $2, CX
+	VMASKMOVPS (AX), Y15, Y8
+	TESTQ BX, BX
+	JZ   AVX2x8FMA_4_linear
+	VMASKMOVPS (BX), Y15, Y11
+	VXORPS Y10, Y10, Y10
+	VADDPS Y8, Y0, Y0
+	VMULPS Y11, Y0, Y13
+	VCMPPS $0x1E, Y10, Y0, Y14
+	VBLENDVPS Y14, Y0, Y13, Y0
+	VMASKMOVPS Y0, Y15, (DX)
+	ADDQ CX, DX
+	VADDPS Y8, Y1, Y1
+	VMULPS Y11, Y1, Y13
+	VCMPPS $0x1E, Y10, Y1, Y14
+	VBLENDVPS Y14, Y1, Y13, Y1
+	VMASKMOVPS Y1, Y15, (DX)
+	ADDQ CX, DX
+	VADDPS Y8, Y2, Y2
+	VMULPS Y11, Y2, Y13
+	VCMPPS $0x1E, Y10, Y2, Y14
+	VBLENDVPS Y14, Y2, Y13, Y2
+	VMASKMOVPS Y2, Y15, (DX)
+	ADDQ CX, DX
+	VADDPS Y8, Y3, Y3
+	VMULPS Y11, Y3, Y13
+	VCMPPS $0x1E, Y10, Y3, Y14
+	VBLENDVPS Y14, Y3, Y13, Y3
+	VMASKMOVPS Y3, Y15, (DX)
+	ADDQ CX, DX
+	JMP  AVX2x8FMA_4_stored
+AVX2x8FMA_4_linear:
+	VADDPS Y8, Y0, Y0
+	VMASKMOVPS Y0, Y15, (DX)
+	ADDQ CX, DX
+	VADDPS Y8, Y1, Y1
+	VMASKMOVPS Y1, Y15, (DX)
+	ADDQ CX, DX
+	VADDPS Y8, Y2, Y2
+	VMASKMOVPS Y2, Y15, (DX)
+	ADDQ CX, DX
+	VADDPS Y8, Y3, Y3
+	VMASKMOVPS Y3, Y15, (DX)
+	ADDQ CX, DX
+AVX2x8FMA_4_stored:
+	LEAQ (SI)(R10*4), SI
+	SUBQ $4, R8
+	JMP  AVX2x8FMA_4_rows
+
+AVX2x8FMA_1_rows:
+	CMPQ R8, $1
+	JLT  AVX2x8FMA_done
+	VXORPS Y0, Y0, Y0
+	MOVQ SI, AX
+	MOVQ DI, R14
+	MOVQ segs+72(FP), CX
+
+AVX2x8FMA_1_seg:
+	MOVQ R9, R13
+
+AVX2x8FMA_1_loop:
+	VMASKMOVPS (R14), Y15, Y8
+	VBROADCASTSS (AX), Y10
+	VFMADD231PS Y10, Y8, Y0
+	ADDQ $4, AX
+	ADDQ R11, R14
+	DECQ R13
+	JNZ  AVX2x8FMA_1_loop
+	ADDQ R15, AX
+	DECQ CX
+	JNZ  AVX2x8FMA_1_seg
+	MOVQ bias+88(FP), AX
+	MOVQ alpha+96(FP), BX
+	MOVQ ldc+56(FP), CX
+	SHLQ $2, CX
+	VMASKMOVPS (AX), Y15, Y8
+	TESTQ BX, BX
+	JZ   AVX2x8FMA_1_linear
+	VMASKMOVPS (BX), Y15, Y11
+	VXORPS Y10, Y10, Y10
+	VADDPS Y8, Y0, Y0
+	VMULPS Y11, Y0, Y13
+	VCMPPS $0x1E, Y10, Y0, Y14
+	VBLENDVPS Y14, Y0, Y13, Y0
+	VMASKMOVPS Y0, Y15, (DX)
+	ADDQ CX, DX
+	JMP  AVX2x8FMA_1_stored
+AVX2x8FMA_1_linear:
+	VADDPS Y8, Y0, Y0
+	VMASKMOVPS Y0, Y15, (DX)
+	ADDQ CX, DX
+AVX2x8FMA_1_stored:
+	ADDQ R10, SI
+	SUBQ $1, R8
+	JMP  AVX2x8FMA_1_rows
+
+AVX2x8FMA_done:
+	VZEROUPPER
+	RET
+
+// func convAVX512x32FMA(m, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, mask uint16, segs, segA int, bias, alpha *float32)
+//
+// C[i, 0:32] = act(bias + sum_p A[i, p] * B[p, 0:32]) for m rows of C, where act
+// is PReLU with slopes alpha (x > 0 ? x : alpha*x), or nothing when alpha
+// is nil. Bit l of mask enables column 16+l; nothing past
+// the enabled columns is read or written.
+// A row's k values come in segs segments, segA floats apart (the kernel
+// rows of a convolution); B's segs*k rows are contiguous. Every C element
+// starts at zero and sums its products in order, as convGemmGeneric does,
+// with one rounding per multiply-add (VFMADD231PS), as with FMA set.
+TEXT ·convAVX512x32FMA(SB), NOSPLIT, $0-104
+	MOVQ m+0(FP), R8
+	MOVQ k+8(FP), R9
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), R10
+	SHLQ $2, R10
+	MOVQ b+32(FP), DI
+	MOVQ ldb+40(FP), R11
+	SHLQ $2, R11
+	MOVQ c+48(FP), DX
+	MOVWQZX mask+64(FP), AX
+	KMOVW AX, K1
+	MOVQ segA+80(FP), R15
+	SUBQ R9, R15
+	SHLQ $2, R15
+
+AVX512x32FMA_4_rows:
+	CMPQ R8, $4
+	JLT  AVX512x32FMA_1_rows
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	MOVQ SI, AX
+	LEAQ (SI)(R10*1), BX
+	MOVQ DI, R14
+	MOVQ segs+72(FP), CX
+
+AVX512x32FMA_4_seg:
+	MOVQ R9, R13
+
+AVX512x32FMA_4_loop:
+	VMOVUPS (R14), Z8
+	VMOVUPS.Z 64(R14), K1, Z9
+	VBROADCASTSS (AX), Z10
+	VFMADD231PS Z10, Z8, Z0
+	VFMADD231PS Z10, Z9, Z1
+	VBROADCASTSS (BX), Z10
+	VFMADD231PS Z10, Z8, Z2
+	VFMADD231PS Z10, Z9, Z3
+	VBROADCASTSS (AX)(R10*2), Z10
+	VFMADD231PS Z10, Z8, Z4
+	VFMADD231PS Z10, Z9, Z5
+	VBROADCASTSS (BX)(R10*2), Z10
+	VFMADD231PS Z10, Z8, Z6
+	VFMADD231PS Z10, Z9, Z7
+	ADDQ $4, AX
+	ADDQ $4, BX
+	ADDQ R11, R14
+	DECQ R13
+	JNZ  AVX512x32FMA_4_loop
+	ADDQ R15, AX
+	ADDQ R15, BX
+	DECQ CX
+	JNZ  AVX512x32FMA_4_seg
+	MOVQ bias+88(FP), AX
+	MOVQ alpha+96(FP), BX
+	MOVQ ldc+56(FP), CX
+	SHLQ $2, CX
+	VMOVUPS (AX), Z8
+	VMOVUPS.Z 64(AX), K1, Z9
+	TESTQ BX, BX
+	JZ   AVX512x32FMA_4_linear
+	VMOVUPS (BX), Z11
+	VMOVUPS.Z 64(BX), K1, Z12
+	VPXORD Z10, Z10, Z10
+	VADDPS Z8, Z0, Z0
+	VCMPPS $0x1A, Z10, Z0, K2
+	VMULPS Z11, Z0, K2, Z0
+	VMOVUPS Z0, (DX)
+	VADDPS Z9, Z1, Z1
+	VCMPPS $0x1A, Z10, Z1, K2
+	VMULPS Z12, Z1, K2, Z1
+	VMOVUPS Z1, K1, 64(DX)
+	ADDQ CX, DX
+	VADDPS Z8, Z2, Z2
+	VCMPPS $0x1A, Z10, Z2, K2
+	VMULPS Z11, Z2, K2, Z2
+	VMOVUPS Z2, (DX)
+	VADDPS Z9, Z3, Z3
+	VCMPPS $0x1A, Z10, Z3, K2
+	VMULPS Z12, Z3, K2, Z3
+	VMOVUPS Z3, K1, 64(DX)
+	ADDQ CX, DX
+	VADDPS Z8, Z4, Z4
+	VCMPPS $0x1A, Z10, Z4, K2
+	VMULPS Z11, Z4, K2, Z4
+	VMOVUPS Z4, (DX)
+	VADDPS Z9, Z5, Z5
+	VCMPPS $0x1A, Z10, Z5, K2
+	VMULPS Z12, Z5, K2, Z5
+	VMOVUPS Z5, K1, 64(DX)
+	ADDQ CX, DX
+	VADDPS Z8, Z6, Z6
+	VCMPPS $0x1A, Z10, Z6, K2
+	VMULPS Z11, Z6, K2, Z6
+	VMOVUPS Z6, (DX)
+	VADDPS Z9, Z7, Z7
+	VCMPPS $0x1A, Z10, Z7, K2
+	VMULPS Z12, Z7, K2, Z7
+	VMOVUPS Z7, K1, 64(DX)
+	ADDQ CX, DX
+	JMP  AVX512x32FMA_4_stored
+AVX512x32FMA_4_linear:
+	VADDPS Z8, Z0, Z0
+	VMOVUPS Z0, (DX)
+	VADDPS Z9, Z1, Z1
+	VMOVUPS Z1, K1, 64(DX)
+	ADDQ CX, DX
+	VADDPS Z8, Z2, Z2
+	VMOVUPS Z2, (DX)
+	VADDPS Z9, Z3, Z3
+	VMOVUPS Z3, K1, 64(DX)
+	ADDQ CX, DX
+	VADDPS Z8, Z4, Z4
+	VMOVUPS Z4, (DX)
+	VADDPS Z9, Z5, Z5
+	VMOVUPS Z5, K1, 64(DX)
+	ADDQ CX, DX
+	VADDPS Z8, Z6, Z6
+	VMOVUPS Z6, (DX)
+	VADDPS Z9, Z7, Z7
+	VMOVUPS Z7, K1, 64(DX)
+	ADDQ CX, DX
+AVX512x32FMA_4_stored:
+	LEAQ (SI)(R10*4), SI
+	SUBQ $4, R8
+	JMP  AVX512x32FMA_4_rows
+
+AVX512x32FMA_1_rows:
+	CMPQ R8, $1
+	JLT  AVX512x32FMA_done
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	MOVQ SI, AX
+	MOVQ DI, R14
+	MOVQ segs+72(FP), CX
+
+AVX512x32FMA_1_seg:
+	MOVQ R9, R13
+
+AVX512x32FMA_1_loop:
+	VMOVUPS (R14), Z8
+	VMOVUPS.Z 64(R14), K1, Z9
+	VBROADCASTSS (AX), Z10
+	VFMADD231PS Z10, Z8, Z0
+	VFMADD231PS Z10, Z9, Z1
+	ADDQ $4, AX
+	ADDQ R11, R14
+	DECQ R13
+	JNZ  AVX512x32FMA_1_loop
+	ADDQ R15, AX
+	DECQ CX
+	JNZ  AVX512x32FMA_1_seg
+	MOVQ bias+88(FP), AX
+	MOVQ alpha+96(FP), BX
+	MOVQ ldc+56(FP), CX
+	SHLQ $2, CX
+	VMOVUPS (AX), Z8
+	VMOVUPS.Z 64(AX), K1, Z9
+	TESTQ BX, BX
+	JZ   AVX512x32FMA_1_linear
+	VMOVUPS (BX), Z11
+	VMOVUPS.Z 64(BX), K1, Z12
+	VPXORD Z10, Z10, Z10
+	VADDPS Z8, Z0, Z0
+	VCMPPS $0x1A, Z10, Z0, K2
+	VMULPS Z11, Z0, K2, Z0
+	VMOVUPS Z0, (DX)
+	VADDPS Z9, Z1, Z1
+	VCMPPS $0x1A, Z10, Z1, K2
+	VMULPS Z12, Z1, K2, Z1
+	VMOVUPS Z1, K1, 64(DX)
+	ADDQ CX, DX
+	JMP  AVX512x32FMA_1_stored
+AVX512x32FMA_1_linear:
+	VADDPS Z8, Z0, Z0
+	VMOVUPS Z0, (DX)
+	VADDPS Z9, Z1, Z1
+	VMOVUPS Z1, K1, 64(DX)
+	ADDQ CX, DX
+AVX512x32FMA_1_stored:
+	ADDQ R10, SI
+	SUBQ $1, R8
+	JMP  AVX512x32FMA_1_rows
+
+AVX512x32FMA_done:
+	VZEROUPPER
+	RET
+
+// func convAVX512x16FMA(m, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, mask uint16, segs, segA int, bias, alpha *float32)
+//
+// C[i, 0:16] = act(bias + sum_p A[i, p] * B[p, 0:16]) for m rows of C, where act
+// is PReLU with slopes alpha (x > 0 ? x : alpha*x), or nothing when alpha
+// is nil. Bit l of mask enables column 0+l; nothing past
+// the enabled columns is read or written.
+// A row's k values come in segs segments, segA floats apart (the kernel
+// rows of a convolution); B's segs*k rows are contiguous. Every C element
+// starts at zero and sums its products in order, as convGemmGeneric does,
+// with one rounding per multiply-add (VFMADD231PS), as with FMA set.
+TEXT ·convAVX512x16FMA(SB), NOSPLIT, $0-104
+	MOVQ m+0(FP), R8
+	MOVQ k+8(FP), R9
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), R10
+	SHLQ $2, R10
+	MOVQ b+32(FP), DI
+	MOVQ ldb+40(FP), R11
+	SHLQ $2, R11
+	MOVQ c+48(FP), DX
+	MOVWQZX mask+64(FP), AX
+	KMOVW AX, K1
+	MOVQ segA+80(FP), R15
+	SUBQ R9, R15
+	SHLQ $2, R15
+
+AVX512x16FMA_8_rows:
+	CMPQ R8, $8
+	JLT  AVX512x16FMA_4_rows
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	MOVQ SI, AX
+	LEAQ (SI)(R10*1), BX
+	LEAQ (SI)(R10*4), R12
+	LEAQ (R12)(R10*2), R12
+	MOVQ DI, R14
+	MOVQ segs+72(FP), CX
+
+AVX512x16FMA_8_seg:
+	MOVQ R9, R13
+
+AVX512x16FMA_8_loop:
+	VMOVUPS.Z (R14), K1, Z8
+	VFMADD231PS.BCST (AX), Z8, Z0
+	VFMADD231PS.BCST (BX), Z8, Z1
+	VFMADD231PS.BCST (AX)(R10*2), Z8, Z2
+	VFMADD231PS.BCST (BX)(R10*2), Z8, Z3
+	VFMADD231PS.BCST (AX)(R10*4), Z8, Z4
+	VFMADD231PS.BCST (BX)(R10*4), Z8, Z5
+	VFMADD231PS.BCST (R12), Z8, Z6
+	VFMADD231PS.BCST (R12)(R10*1), Z8, Z7
+	ADDQ $4, AX
+	ADDQ $4, BX
+	ADDQ $4, R12
+	ADDQ R11, R14
+	DECQ R13
+	JNZ  AVX512x16FMA_8_loop
+	ADDQ R15, AX
+	ADDQ R15, BX
+	ADDQ R15, R12
+	DECQ CX
+	JNZ  AVX512x16FMA_8_seg
+	MOVQ bias+88(FP), AX
+	MOVQ alpha+96(FP), BX
+	MOVQ ldc+56(FP), CX
+	SHLQ $2, CX
+	VMOVUPS.Z (AX), K1, Z8
+	TESTQ BX, BX
+	JZ   AVX512x16FMA_8_linear
+	VMOVUPS.Z (BX), K1, Z11
+	VPXORD Z10, Z10, Z10
+	VADDPS Z8, Z0, Z0
+	VCMPPS $0x1A, Z10, Z0, K2
+	VMULPS Z11, Z0, K2, Z0
+	VMOVUPS Z0, K1, (DX)
+	ADDQ CX, DX
+	VADDPS Z8, Z1, Z1
+	VCMPPS $0x1A, Z10, Z1, K2
+	VMULPS Z11, Z1, K2, Z1
+	VMOVUPS Z1, K1, (DX)
+	ADDQ CX, DX
+	VADDPS Z8, Z2, Z2
+	VCMPPS $0x1A, Z10, Z2, K2
+	VMULPS Z11, Z2, K2, Z2
+	VMOVUPS Z2, K1, (DX)
+	ADDQ CX, DX
+	VADDPS Z8, Z3, Z3
+	VCMPPS $0x1A, Z10, Z3, K2
+	VMULPS Z11, Z3, K2, Z3
+	VMOVUPS Z3, K1, (DX)
+	ADDQ CX, DX
+	VADDPS Z8, Z4, Z4
+	VCMPPS $0x1A, Z10, Z4, K2
+	VMULPS Z11, Z4, K2, Z4
+	VMOVUPS Z4, K1, (DX)
+	ADDQ CX, DX
+	VADDPS Z8, Z5, Z5
+	VCMPPS $0x1A, Z10, Z5, K2
+	VMULPS Z11, Z5, K2, Z5
+	VMOVUPS Z5, K1, (DX)
+	ADDQ CX, DX
+	VADDPS Z8, Z6, Z6
+	VCMPPS $0x1A, Z10, Z6, K2
+	VMULPS Z11, Z6, K2, Z6
+	VMOVUPS Z6, K1, (DX)
+	ADDQ CX, DX
+	VADDPS Z8, Z7, Z7
+	VCMPPS $0x1A, Z10, Z7, K2
+	VMULPS Z11, Z7, K2, Z7
+	VMOVUPS Z7, K1, (DX)
+	ADDQ CX, DX
+	JMP  AVX512x16FMA_8_stored
+AVX512x16FMA_8_linear:
+	VADDPS Z8, Z0, Z0
+	VMOVUPS Z0, K1, (DX)
+	ADDQ CX, DX
+	VADDPS Z8, Z1, Z1
+	VMOVUPS Z1, K1, (DX)
+	ADDQ CX, DX
+	VADDPS Z8, Z2, Z2
+	VMOVUPS Z2, K1, (DX)
+	ADDQ CX, DX
+	VADDPS Z8, Z3, Z3
+	VMOVUPS Z3, K1, (DX)
+	ADDQ CX, DX
+	VADDPS Z8, Z4, Z4
+	VMOVUPS Z4, K1, (DX)
+	ADDQ CX, DX
+	VADDPS Z8, Z5, Z5
+	VMOVUPS Z5, K1, (DX)
+	ADDQ CX, DX
+	VADDPS Z8, Z6, Z6
+	VMOVUPS Z6, K1, (DX)
+	ADDQ CX, DX
+	VADDPS Z8, Z7, Z7
+	VMOVUPS Z7, K1, (DX)
+	ADDQ CX, DX
+AVX512x16FMA_8_stored:
+	LEAQ (SI)(R10*8), SI
+	SUBQ $8, R8
+	JMP  AVX512x16FMA_8_rows
+
+AVX512x16FMA_4_rows:
+	CMPQ R8, $4
+	JLT  AVX512x16FMA_1_rows
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	MOVQ SI, AX
+	LEAQ (SI)(R10*1), BX
+	MOVQ DI, R14
+	MOVQ segs+72(FP), CX
+
+AVX512x16FMA_4_seg:
+	MOVQ R9, R13
+
+AVX512x16FMA_4_loop:
+	VMOVUPS.Z (R14), K1, Z8
+	VFMADD231PS.BCST (AX), Z8, Z0
+	VFMADD231PS.BCST (BX), Z8, Z1
+	VFMADD231PS.BCST (AX)(R10*2), Z8, Z2
+	VFMADD231PS.BCST (BX)(R10*2), Z8, Z3
+	ADDQ $4, AX
+	ADDQ $4, BX
+	ADDQ R11, R14
+	DECQ R13
+	JNZ  AVX512x16FMA_4_loop
+	ADDQ R15, AX
+	ADDQ R15, BX
+	DECQ CX
+	JNZ  AVX512x16FMA_4_seg
+	MOVQ bias+88(FP), AX
+	MOVQ alpha+96(FP), BX
+	MOVQ ldc+56(FP), CX
+	SHLQ $2, CX
+	VMOVUPS.Z (AX), K1, Z8
+	TESTQ BX, BX
+	JZ   AVX512x16FMA_4_linear
+	VMOVUPS.Z (BX), K1, Z11
+	VPXORD Z10, Z10, Z10
+	VADDPS Z8, Z0, Z0
+	VCMPPS $0x1A, Z10, Z0, K2
+	VMULPS Z11, Z0, K2, Z0
+	VMOVUPS Z0, K1, (DX)
+	ADDQ CX, DX
+	VADDPS Z8, Z1, Z1
+	VCMPPS $0x1A, Z10, Z1, K2
+	VMULPS Z11, Z1, K2, Z1
+	VMOVUPS Z1, K1, (DX)
+	ADDQ CX, DX
+	VADDPS Z8, Z2, Z2
+	VCMPPS $0x1A, Z10, Z2, K2
+	VMULPS Z11, Z2, K2, Z2
+	VMOVUPS Z2, K1, (DX)
+	ADDQ CX, DX
+	VADDPS Z8, Z3, Z3
+	VCMPPS $0x1A, Z10, Z3, K2
+	VMULPS Z11, Z3, K2, Z3
+	VMOVUPS Z3, K1, (DX)
+	ADDQ CX, DX
+	JMP  AVX512x16FMA_4_stored
+AVX512x16FMA_4_linear:
+	VADDPS Z8, Z0, Z0
+	VMOVUPS Z0, K1, (DX)
+	ADDQ CX, DX
+	VADDPS Z8, Z1, Z1
+	VMOVUPS Z1, K1, (DX)
+	ADDQ CX, DX
+	VADDPS Z8, Z2, Z2
+	VMOVUPS Z2, K1, (DX)
+	ADDQ CX, DX
+	VADDPS Z8, Z3, Z3
+	VMOVUPS Z3, K1, (DX)
+	ADDQ CX, DX
+AVX512x16FMA_4_stored:
+	LEAQ (SI)(R10*4), SI
+	SUBQ $4, R8
+	JMP  AVX512x16FMA_4_rows
+
+AVX512x16FMA_1_rows:
+	CMPQ R8, $1
+	JLT  AVX512x16FMA_done
+	VPXORD Z0, Z0, Z0
+	MOVQ SI, AX
+	MOVQ DI, R14
+	MOVQ segs+72(FP), CX
+
+AVX512x16FMA_1_seg:
+	MOVQ R9, R13
+
+AVX512x16FMA_1_loop:
+	VMOVUPS.Z (R14), K1, Z8
+	VFMADD231PS.BCST (AX), Z8, Z0
+	ADDQ $4, AX
+	ADDQ R11, R14
+	DECQ R13
+	JNZ  AVX512x16FMA_1_loop
+	ADDQ R15, AX
+	DECQ CX
+	JNZ  AVX512x16FMA_1_seg
+	MOVQ bias+88(FP), AX
+	MOVQ alpha+96(FP), BX
+	MOVQ ldc+56(FP), CX
+	SHLQ $2, CX
+	VMOVUPS.Z (AX), K1, Z8
+	TESTQ BX, BX
+	JZ   AVX512x16FMA_1_linear
+	VMOVUPS.Z (BX), K1, Z11
+	VPXORD Z10, Z10, Z10
+	VADDPS Z8, Z0, Z0
+	VCMPPS $0x1A, Z10, Z0, K2
+	VMULPS Z11, Z0, K2, Z0
+	VMOVUPS Z0, K1, (DX)
+	ADDQ CX, DX
+	JMP  AVX512x16FMA_1_stored
+AVX512x16FMA_1_linear:
+	VADDPS Z8, Z0, Z0
+	VMOVUPS Z0, K1, (DX)
+	ADDQ CX, DX
+AVX512x16FMA_1_stored:
+	ADDQ R10, SI
+	SUBQ $1, R8
+	JMP  AVX512x16FMA_1_rows
+
+AVX512x16FMA_done:
 	VZEROUPPER
 	RET

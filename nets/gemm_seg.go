@@ -10,3 +10,30 @@ func gemmSeg(m, n, segs, segLen int, a []float32, lda, segA int, b []float32, ld
 		gemm(m, n, segLen, a[s*segA:], lda, b[s*segLen*ldb:], ldb, c, ldc)
 	}
 }
+
+// hasFMA reports whether FMA kernels exist here: only amd64 has them, so
+// the fma argument of convGemm has no effect.
+const hasFMA = false
+
+// convGemm is the product every convolution runs on; see convGemmGeneric.
+// It clears C, runs gemmSeg and then biasPReLU, which gives the same bits;
+// fma is ignored (hasFMA).
+func convGemm(m, n, segs, segLen int, a []float32, lda, segA int, b []float32, ldb int, c []float32, ldc int, bias, alpha []float32, fma bool) {
+	if alpha != nil {
+		alpha = alpha[:n]
+	}
+	if ldc == n {
+		c = c[:m*n]
+		clear(c)
+		gemmSeg(m, n, segs, segLen, a, lda, segA, b, ldb, c, ldc)
+		biasPReLU(c, bias[:n], alpha)
+		return
+	}
+	for i := 0; i < m; i++ {
+		clear(c[i*ldc : i*ldc+n])
+	}
+	gemmSeg(m, n, segs, segLen, a, lda, segA, b, ldb, c, ldc)
+	for i := 0; i < m; i++ {
+		biasPReLU(c[i*ldc:i*ldc+n], bias[:n], alpha)
+	}
+}

@@ -1,10 +1,11 @@
 //go:build ignore
 
-// gen_amd64.go writes gemm_kernels_amd64.s, the AVX2 and AVX-512 GEMM
-// kernels: one template, four instances (16 and masked 8 columns with AVX2,
-// 32 with a masked upper half and masked 16 with AVX-512). Run
-// "go generate" in this folder after editing it; a test checks that the
-// committed file is what it writes.
+// gen_amd64.go writes gemm_kernels_amd64.s, the AVX2 and AVX-512 kernels
+// every convolution runs on: one template, eight instances (16 columns with
+// a masked upper half and masked 8 with AVX2, 32 with a masked upper half
+// and masked 16 with AVX-512; each with a separate multiply and add, and
+// with fused multiply-add). Run "go generate" in this folder after editing
+// it; a test checks that the committed file is what it writes.
 package main
 
 import (
@@ -13,207 +14,165 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"strings"
 )
 
 // kernel describes one instance of the template.
 type kernel struct {
 	name   string
 	reg    string // "Y" (AVX2) or "Z" (AVX-512)
-	vecs   int    // vectors of C per row: 1 or 2
-	masked int    // index of the masked vector, or -1
-	args   string // Go signature, for the comment
-	frame  string // argument frame size
-	doc    string
-	temps  int // temporaries for products, from register 11
+	vecs   int    // vectors of C per row: 1 or 2; the last one is masked
+	blocks []int  // row blocks, largest first; the last is 1
+	fma    bool   // VFMADD231PS instead of VMULPS then VADDPS
 }
 
-var kernels = []kernel{
-	{"gemmAVX2x16", "Y", 2, -1, "(m, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, segs, segA int)", "$0-80",
-		"C[i, 0:16] += sum_p A[i, p] * B[p, 0:16], four rows of C at a time.", 4},
-	{"gemmAVX2x8", "Y", 1, 0, "(m, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, mask *[8]int32, segs, segA int)", "$0-88",
-		"C[i, 0:8] += sum_p A[i, p] * B[p, 0:8] for the columns mask enables (all\n// ones in a lane enables it); nothing else is read or written.", 4},
-	{"gemmAVX512x32", "Z", 2, 1, "(m, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, mask1 uint16, segs, segA int)", "$0-88",
-		"C[i, 0:32] += sum_p A[i, p] * B[p, 0:32]; columns 16..31 are masked by\n// mask1 (bit l enables column 16+l), nothing else is read or written.", 8},
-	{"gemmAVX512x16", "Z", 1, 0, "(m, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, mask uint16, segs, segA int)", "$0-88",
-		"C[i, 0:16] += sum_p A[i, p] * B[p, 0:16] for the columns mask enables\n// (bit l enables column l); nothing else is read or written.", 8},
-}
+var kernels = func() (ks []kernel) {
+	for _, fma := range []bool{false, true} {
+		suffix := ""
+		if fma {
+			suffix = "FMA"
+		}
+		ks = append(ks,
+			kernel{"convAVX2x16" + suffix, "Y", 2, []int{4, 1}, fma},
+			kernel{"convAVX2x8" + suffix, "Y", 1, []int{8, 4, 1}, fma},
+			kernel{"convAVX512x32" + suffix, "Z", 2, []int{4, 1}, fma},
+			kernel{"convAVX512x16" + suffix, "Z", 1, []int{8, 4, 1}, fma},
+		)
+	}
+	return ks
+}()
 
 type writer struct{ bytes.Buffer }
 
 func (w *writer) f(format string, args ...any) { fmt.Fprintf(&w.Buffer, format+"\n", args...) }
 
-// segOffsets returns the frame offsets of the segs and segA arguments.
-func (k kernel) segOffsets() (int, int) {
-	if k.masked < 0 {
-		return 64, 72
-	}
-	return 72, 80
-}
-
-// segAdjust loads into R15 the byte step from the end of one segment of an
-// A row to the start of the next: segA*4 - k*4.
-func (k kernel) segAdjust(w *writer) {
-	_, off := k.segOffsets()
-	w.f("	MOVQ segA+%d(FP), R15", off)
-	w.f("	SUBQ R9, R15")
-	w.f("	SHLQ $2, R15")
-}
-
 func (k kernel) width() int { return map[string]int{"Y": 32, "Z": 64}[k.reg] }
-
-func (k kernel) r(i int) string { return fmt.Sprintf("%s%d", k.reg, i) }
-
-// load and store move vector v of a C row (or B row) at off(base).
-func (k kernel) load(v int, off, base, dst string) string {
-	switch {
-	case v != k.masked:
-		return fmt.Sprintf("VMOVUPS %s(%s), %s", off, base, dst)
-	case k.reg == "Y":
-		return fmt.Sprintf("VMASKMOVPS %s(%s), Y15, %s", off, base, dst)
-	default:
-		return fmt.Sprintf("VMOVUPS.Z %s(%s), K1, %s", off, base, dst)
-	}
+func (k kernel) lanes() int { return k.width() / 4 }
+func (k kernel) r(i int) string {
+	return fmt.Sprintf("%s%d", k.reg, i)
 }
 
-func (k kernel) store(v int, src, off, base string) string {
-	switch {
-	case v != k.masked:
-		return fmt.Sprintf("VMOVUPS %s, %s(%s)", src, off, base)
-	case k.reg == "Y":
-		return fmt.Sprintf("VMASKMOVPS %s, Y15, %s(%s)", src, off, base)
-	default:
-		return fmt.Sprintf("VMOVUPS %s, K1, %s(%s)", src, off, base)
-	}
-}
-
-func (k kernel) off(v int) string {
-	if v == 0 {
-		return ""
-	}
-	return fmt.Sprint(v * k.width())
-}
-
+// Registers: accumulators from 0 (row*vecs+v, at most 8), B vectors 8 and 9,
+// the broadcast A value 10, product temporaries from 11 (AVX2's mask lives
+// in Y15, so it gets four).
 func (k kernel) acc(row, v int) string { return k.r(row*k.vecs + v) }
+func (k kernel) temps() int {
+	if k.reg == "Y" {
+		return 4
+	}
+	return 8
+}
+
+// zero clears register r (VXORPS on a ZMM register needs AVX512DQ; VPXORD
+// needs only AVX512F).
+func (k kernel) zero(r string) string {
+	if k.reg == "Z" {
+		return fmt.Sprintf("VPXORD %s, %s, %s", r, r, r)
+	}
+	return fmt.Sprintf("VXORPS %s, %s, %s", r, r, r)
+}
+
+// masked reports whether vector v is the masked one (the last).
+func (k kernel) masked(v int) bool { return v == k.vecs-1 }
+
+func (k kernel) off(v int, base string) string {
+	if v == 0 {
+		return "(" + base + ")"
+	}
+	return fmt.Sprintf("%d(%s)", v*k.width(), base)
+}
+
+// load moves vector v at base (a B, bias or alpha row) into dst, reading
+// only the enabled lanes of the masked vector.
+func (k kernel) load(v int, base, dst string) string {
+	switch {
+	case !k.masked(v):
+		return fmt.Sprintf("VMOVUPS %s, %s", k.off(v, base), dst)
+	case k.reg == "Y":
+		return fmt.Sprintf("VMASKMOVPS %s, Y15, %s", k.off(v, base), dst)
+	default:
+		return fmt.Sprintf("VMOVUPS.Z %s, K1, %s", k.off(v, base), dst)
+	}
+}
+
+func (k kernel) store(v int, src, base string) string {
+	switch {
+	case !k.masked(v):
+		return fmt.Sprintf("VMOVUPS %s, %s", src, k.off(v, base))
+	case k.reg == "Y":
+		return fmt.Sprintf("VMASKMOVPS %s, Y15, %s", src, k.off(v, base))
+	default:
+		return fmt.Sprintf("VMOVUPS %s, K1, %s", src, k.off(v, base))
+	}
+}
+
+// aRows gives the address of the current A value of each row of a block:
+// AX is row 0, BX row 1, R12 row 6.
+var aRows = []string{"(AX)", "(BX)", "(AX)(R10*2)", "(BX)(R10*2)", "(AX)(R10*4)", "(BX)(R10*4)", "(R12)", "(R12)(R10*1)"}
+
+// aPointers lists the A row registers a block of rows advances.
+func aPointers(rows int) []string {
+	switch {
+	case rows > 6:
+		return []string{"AX", "BX", "R12"}
+	case rows > 1:
+		return []string{"AX", "BX"}
+	}
+	return []string{"AX"}
+}
+
+const (
+	doc = `// func %s(m, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, mask %s, segs, segA int, bias, alpha *float32)
+//
+// C[i, 0:%d] = act(bias + sum_p A[i, p] * B[p, 0:%d]) for m rows of C, where act
+// is PReLU with slopes alpha (x > 0 ? x : alpha*x), or nothing when alpha
+// is nil. %s
+// A row's k values come in segs segments, segA floats apart (the kernel
+// rows of a convolution); B's segs*k rows are contiguous. Every C element
+// starts at zero and sums its products in order, as convGemmGeneric does,
+// %s`
+	exactDoc = "rounding each product before it is added (VMULPS, then VADDPS)."
+	fmaDoc   = "with one rounding per multiply-add (VFMADD231PS), as with FMA set."
+)
 
 func (k kernel) emit(w *writer) {
 	label := k.name[4:] // e.g. AVX2x16
-	w.f("// func %s%s", k.name, k.args)
-	w.f("//")
-	w.f("// %s", k.doc)
-	w.f("// A row's k values come in segs segments, segA floats apart (the kernel")
-	w.f("// rows of a convolution); B's segs*k rows are contiguous. Each product is")
-	w.f("// rounded before it is added (VMULPS, then VADDPS) and each C element")
-	w.f("// sums its products in order, as gemmSegGeneric does.")
-	w.f("TEXT ·%s(SB), NOSPLIT, %s", k.name, k.frame)
-	for i, a := range [][2]string{{"m+0", "R8"}, {"k+8", "R9"}, {"a+16", "SI"}, {"lda+24", "R10"}, {"b+32", "DI"}, {"ldb+40", "R11"}, {"c+48", "DX"}, {"ldc+56", "R12"}} {
+	cols := k.lanes() * k.vecs
+	var maskType, maskDoc string
+	if k.reg == "Y" {
+		maskType = "*[8]int32"
+		maskDoc = fmt.Sprintf("mask enables the lanes of columns %d..%d\n// (all ones in a lane enables it); nothing past them is read or written.", cols-8, cols-1)
+	} else {
+		maskType = "uint16"
+		maskDoc = fmt.Sprintf("Bit l of mask enables column %d+l; nothing past\n// the enabled columns is read or written.", cols-16)
+	}
+	how := exactDoc
+	if k.fma {
+		how = fmaDoc
+	}
+	w.f(doc, k.name, maskType, cols, cols, maskDoc, how)
+	w.f("TEXT ·%s(SB), NOSPLIT, $0-104", k.name)
+	for i, a := range [][2]string{{"m+0", "R8"}, {"k+8", "R9"}, {"a+16", "SI"}, {"lda+24", "R10"}, {"b+32", "DI"}, {"ldb+40", "R11"}, {"c+48", "DX"}} {
 		w.f("\tMOVQ %s(FP), %s", a[0], a[1])
-		if i == 3 || i == 5 || i == 7 {
+		if i == 3 || i == 5 {
 			w.f("\tSHLQ $2, %s", a[1])
 		}
 	}
-	switch {
-	case k.masked >= 0 && k.reg == "Y":
+	if k.reg == "Y" {
 		w.f("\tMOVQ mask+64(FP), AX")
 		w.f("\tVMOVDQU (AX), Y15")
-	case k.masked >= 0:
-		w.f("\tMOVWQZX mask%s+64(FP), AX", map[bool]string{true: "1", false: ""}[k.masked == 1])
+	} else {
+		w.f("\tMOVWQZX mask+64(FP), AX")
 		w.f("\tKMOVW AX, K1")
 	}
-	rowBase := []string{"DX", "R13", "R14", "R15"}
-	aRow := []string{"(AX)", "(BX)", "(AX)(R10*2)", "(BX)(R10*2)"}
-
-	// Four rows at a time.
-	w.f("")
-	w.f("%s_rows4:", label)
-	w.f("\tCMPQ R8, $4")
-	w.f("\tJLT  %s_rows1", label)
-	k.rowPointers(w)
-	for row := 0; row < 4; row++ {
-		for v := 0; v < k.vecs; v++ {
-			w.f("\t%s", k.load(v, k.off(v), rowBase[row], k.acc(row, v)))
-		}
+	// R15: the byte step from the end of one segment of an A row to the
+	// start of the next, segA*4 - k*4.
+	w.f("\tMOVQ segA+80(FP), R15")
+	w.f("\tSUBQ R9, R15")
+	w.f("\tSHLQ $2, R15")
+	for bi, rows := range k.blocks {
+		k.block(w, label, rows, bi)
 	}
-	w.f("\tMOVQ SI, AX")
-	w.f("\tLEAQ (SI)(R10*1), BX")
-	w.f("\tMOVQ DI, R14")
-	segs, _ := k.segOffsets()
-	w.f("\tMOVQ segs+%d(FP), CX", segs)
-	k.segAdjust(w)
-	w.f("")
-	w.f("%s_seg4:", label)
-	w.f("\tMOVQ R9, R13")
-	w.f("")
-	w.f("%s_loop4:", label)
-	k.loadB(w)
-	t := 0
-	for row := 0; row < 4; row++ {
-		w.f("\tVBROADCASTSS %s, %s", aRow[row], k.r(10))
-		for v := 0; v < k.vecs; v++ {
-			tmp := k.r(11 + t%k.temps)
-			t++
-			w.f("\tVMULPS %s, %s, %s", k.r(8+v), k.r(10), tmp)
-			w.f("\tVADDPS %s, %s, %s", tmp, k.acc(row, v), k.acc(row, v))
-		}
-	}
-	w.f("\tADDQ $4, AX")
-	w.f("\tADDQ $4, BX")
-	w.f("\tADDQ R11, R14")
-	w.f("\tDECQ R13")
-	w.f("\tJNZ  %s_loop4", label)
-	w.f("\tADDQ R15, AX")
-	w.f("\tADDQ R15, BX")
-	w.f("\tDECQ CX")
-	w.f("\tJNZ  %s_seg4", label)
-	w.f("")
-	k.rowPointers(w)
-	for row := 0; row < 4; row++ {
-		for v := 0; v < k.vecs; v++ {
-			w.f("\t%s", k.store(v, k.acc(row, v), k.off(v), rowBase[row]))
-		}
-	}
-	w.f("\tLEAQ (SI)(R10*4), SI")
-	w.f("\tLEAQ (DX)(R12*4), DX")
-	w.f("\tSUBQ $4, R8")
-	w.f("\tJMP  %s_rows4", label)
-
-	// Then one row at a time.
-	w.f("")
-	w.f("%s_rows1:", label)
-	w.f("\tTESTQ R8, R8")
-	w.f("\tJZ    %s_done", label)
-	for v := 0; v < k.vecs; v++ {
-		w.f("\t%s", k.load(v, k.off(v), "DX", k.acc(0, v)))
-	}
-	w.f("\tMOVQ SI, AX")
-	w.f("\tMOVQ DI, R14")
-	w.f("\tMOVQ segs+%d(FP), CX", segs)
-	k.segAdjust(w)
-	w.f("")
-	w.f("%s_seg1:", label)
-	w.f("\tMOVQ R9, R13")
-	w.f("")
-	w.f("%s_loop1:", label)
-	k.loadB(w)
-	w.f("\tVBROADCASTSS (AX), %s", k.r(10))
-	for v := 0; v < k.vecs; v++ {
-		tmp := k.r(11 + v)
-		w.f("\tVMULPS %s, %s, %s", k.r(8+v), k.r(10), tmp)
-		w.f("\tVADDPS %s, %s, %s", tmp, k.acc(0, v), k.acc(0, v))
-	}
-	w.f("\tADDQ $4, AX")
-	w.f("\tADDQ R11, R14")
-	w.f("\tDECQ R13")
-	w.f("\tJNZ  %s_loop1", label)
-	w.f("\tADDQ R15, AX")
-	w.f("\tDECQ CX")
-	w.f("\tJNZ  %s_seg1", label)
-	for v := 0; v < k.vecs; v++ {
-		w.f("\t%s", k.store(v, k.acc(0, v), k.off(v), "DX"))
-	}
-	w.f("\tADDQ R10, SI")
-	w.f("\tADDQ R12, DX")
-	w.f("\tDECQ R8")
-	w.f("\tJMP  %s_rows1", label)
 	w.f("")
 	w.f("%s_done:", label)
 	w.f("\tVZEROUPPER")
@@ -221,16 +180,134 @@ func (k kernel) emit(w *writer) {
 	w.f("")
 }
 
-// rowPointers sets R13, R14, R15 to C rows 1, 2, 3 (DX is row 0).
-func (k kernel) rowPointers(w *writer) {
-	w.f("\tLEAQ (DX)(R12*1), R13")
-	w.f("\tLEAQ (R13)(R12*1), R14")
-	w.f("\tLEAQ (R14)(R12*1), R15")
+// block emits the loop over blocks of rows rows.
+func (k kernel) block(w *writer, label string, rows, bi int) {
+	l := fmt.Sprintf("%s_%d", label, rows)
+	next := ""
+	if bi+1 < len(k.blocks) {
+		next = fmt.Sprintf("%s_%d_rows", label, k.blocks[bi+1])
+	} else {
+		next = label + "_done"
+	}
+	w.f("")
+	w.f("%s_rows:", l)
+	w.f("\tCMPQ R8, $%d", rows)
+	w.f("\tJLT  %s", next)
+	for row := 0; row < rows; row++ {
+		for v := 0; v < k.vecs; v++ {
+			w.f("\t%s", k.zero(k.acc(row, v)))
+		}
+	}
+	w.f("\tMOVQ SI, AX")
+	if rows > 1 {
+		w.f("\tLEAQ (SI)(R10*1), BX")
+	}
+	if rows > 6 {
+		w.f("\tLEAQ (SI)(R10*4), R12")
+		w.f("\tLEAQ (R12)(R10*2), R12")
+	}
+	w.f("\tMOVQ DI, R14")
+	w.f("\tMOVQ segs+72(FP), CX")
+	w.f("")
+	w.f("%s_seg:", l)
+	w.f("\tMOVQ R9, R13")
+	w.f("")
+	w.f("%s_loop:", l)
+	for v := 0; v < k.vecs; v++ {
+		w.f("\t%s", k.load(v, "R14", k.r(8+v)))
+	}
+	t := 0
+	for row := 0; row < rows; row++ {
+		// AVX-512 takes a one-vector row's A value as an embedded
+		// broadcast; otherwise it is broadcast once into register 10.
+		src := k.r(10)
+		if k.reg == "Z" && k.vecs == 1 {
+			src = aRows[row]
+		} else {
+			w.f("\tVBROADCASTSS %s, %s", aRows[row], k.r(10))
+		}
+		bcst := ""
+		if src != k.r(10) {
+			bcst = ".BCST"
+		}
+		for v := 0; v < k.vecs; v++ {
+			a := k.acc(row, v)
+			if k.fma {
+				w.f("\tVFMADD231PS%s %s, %s, %s", bcst, src, k.r(8+v), a)
+				continue
+			}
+			tmp := k.r(11 + t%k.temps())
+			t++
+			w.f("\tVMULPS%s %s, %s, %s", bcst, src, k.r(8+v), tmp)
+			w.f("\tVADDPS %s, %s, %s", tmp, a, a)
+		}
+	}
+	for _, p := range aPointers(rows) {
+		w.f("\tADDQ $4, %s", p)
+	}
+	w.f("\tADDQ R11, R14")
+	w.f("\tDECQ R13")
+	w.f("\tJNZ  %s_loop", l)
+	for _, p := range aPointers(rows) {
+		w.f("\tADDQ R15, %s", p)
+	}
+	w.f("\tDECQ CX")
+	w.f("\tJNZ  %s_seg", l)
+	k.epilogue(w, l, rows)
+	switch rows {
+	case 1:
+		w.f("\tADDQ R10, SI")
+	default:
+		w.f("\tLEAQ (SI)(R10*%d), SI", rows)
+	}
+	w.f("\tSUBQ $%d, R8", rows)
+	w.f("\tJMP  %s_rows", l)
 }
 
-func (k kernel) loadB(w *writer) {
+// epilogue adds the bias, applies PReLU when alpha is not nil and stores
+// the block's rows, leaving DX at the next row of C. Registers: bias in 8
+// and 9, alpha in 11 and 12, zero in 10, temporaries 13 and 14.
+func (k kernel) epilogue(w *writer, l string, rows int) {
+	w.f("\tMOVQ bias+88(FP), AX")
+	w.f("\tMOVQ alpha+96(FP), BX")
+	w.f("\tMOVQ ldc+56(FP), CX")
+	w.f("\tSHLQ $2, CX")
 	for v := 0; v < k.vecs; v++ {
-		w.f("\t%s", k.load(v, k.off(v), "R14", k.r(8+v)))
+		w.f("\t%s", k.load(v, "AX", k.r(8+v)))
+	}
+	w.f("\tTESTQ BX, BX")
+	w.f("\tJZ   %s_linear", l)
+	for v := 0; v < k.vecs; v++ {
+		w.f("\t%s", k.load(v, "BX", k.r(11+v)))
+	}
+	w.f("\t%s", k.zero(k.r(10)))
+	k.stores(w, rows, true)
+	w.f("\tJMP  %s_stored", l)
+	w.f("%s_linear:", l)
+	k.stores(w, rows, false)
+	w.f("%s_stored:", l)
+}
+
+func (k kernel) stores(w *writer, rows int, prelu bool) {
+	for row := 0; row < rows; row++ {
+		for v := 0; v < k.vecs; v++ {
+			a := k.acc(row, v)
+			w.f("\tVADDPS %s, %s, %s", k.r(8+v), a, a)
+			if prelu {
+				if k.reg == "Y" {
+					// a = a > 0 ? a : a*alpha (ordered, quiet compare)
+					w.f("\tVMULPS %s, %s, %s", k.r(11+v), a, k.r(13))
+					w.f("\tVCMPPS $0x1E, %s, %s, %s", k.r(10), a, k.r(14))
+					w.f("\tVBLENDVPS %s, %s, %s, %s", k.r(14), a, k.r(13), a)
+				} else {
+					// K2 = !(a > 0) (unordered, quiet); a *= alpha there.
+					w.f("\tVCMPPS $0x1A, %s, %s, K2", k.r(10), a)
+					w.f("\tVMULPS %s, %s, K2, %s", k.r(11+v), a, a)
+				}
+			}
+			w.f("\t%s", k.store(v, a, "DX"))
+		}
+		w.f("\tADDQ CX, DX")
 	}
 }
 
@@ -247,7 +324,11 @@ func main() {
 	for _, k := range kernels {
 		k.emit(&w)
 	}
-	if err := os.WriteFile(*out, bytes.TrimSuffix(w.Bytes(), []byte("\n")), 0o644); err != nil {
+	b := bytes.TrimSuffix(w.Bytes(), []byte("\n"))
+	if strings.Contains(string(b), "%!") {
+		log.Fatal("format error in the generated code")
+	}
+	if err := os.WriteFile(*out, b, 0o644); err != nil {
 		log.Fatal(err)
 	}
 }

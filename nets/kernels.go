@@ -12,21 +12,21 @@ func (s shape4) size() int { return s.n * s.h * s.w * s.c }
 // (x > 0 ? x : alpha*x), as the graph's Conv2D, BiasAdd and Select do. The
 // bias is added after the full sum, like BiasAdd, not used as the sum's start.
 //
-// Each output row is one segmented matrix product (gemmSeg) whose segments
+// Each output row is one segmented matrix product (convGemm) whose segments
 // are the kernel rows: in NHWC the kw*cin inputs under kernel row ky at
 // column x are contiguous and start cin floats after those of column x-1,
 // so the input serves as a matrix with overlapping rows and no im2col copy
-// is needed. Each output therefore sums
-// its products in the order kernel row, kernel column, input channel, one
-// rounded product at a time: the same bits as the plain definition. (Merging
-// rows into longer products, or im2col, measured slower: they waste work on
-// the small maps of R-Net and O-Net and stream more memory.) Rows run in
-// parallel.
-func conv2d(in []float32, s shape4, w []float32, kh, kw, cout int, bias, alpha, out []float32) shape4 {
+// is needed. Each output therefore sums its products in the order kernel
+// row, kernel column, input channel, one rounded product at a time (or one
+// fused multiply-add at a time with fma): the same bits as the plain
+// definition. (Merging rows into longer products, or im2col, measured
+// slower: they waste work on the small maps of R-Net and O-Net and stream
+// more memory.) Rows run in parallel.
+func conv2d(in []float32, s shape4, w []float32, kh, kw, cout int, bias, alpha, out []float32, fma bool) shape4 {
 	o := shape4{s.n, s.h - kh + 1, s.w - kw + 1, cout}
 	out = out[:o.size()]
 	if o.h == 1 && o.w == 1 {
-		convFC(in, s, w, o, bias, alpha, out)
+		convFC(in, s, w, o, bias, alpha, out, fma)
 		return o
 	}
 	k := kw * s.c
@@ -35,10 +35,8 @@ func conv2d(in []float32, s shape4, w []float32, kh, kw, cout int, bias, alpha, 
 		for r := lo; r < hi; r++ {
 			b, y := r/o.h, r%o.h
 			dst := out[r*o.w*cout : (r+1)*o.w*cout]
-			clear(dst)
-			// The kernel rows are the segments: one call, C loaded once.
-			gemmSeg(o.w, cout, kh, k, in[((b*s.h+y)*s.w)*s.c:], s.c, s.w*s.c, w, cout, dst, cout)
-			biasPReLU(dst, bias, alpha)
+			// The kernel rows are the segments: one call per output row.
+			convGemm(o.w, cout, kh, k, in[((b*s.h+y)*s.w)*s.c:], s.c, s.w*s.c, w, cout, dst, cout, bias, alpha, fma)
 		}
 	})
 	return o
@@ -51,13 +49,10 @@ const rowsPerChunk = 256
 // convFC runs the "fully connected" layers, whose kernel covers the whole
 // input: each image is one row of A. Chunks of 64 images keep a chunk's
 // inputs in cache while every column block of the kernel passes over them.
-func convFC(in []float32, s shape4, w []float32, o shape4, bias, alpha, out []float32) {
+func convFC(in []float32, s shape4, w []float32, o shape4, bias, alpha, out []float32, fma bool) {
 	k := s.h * s.w * s.c
 	parallelFor(s.n, 64, s.n*o.c*k, func(lo, hi int) {
-		c := out[lo*o.c : hi*o.c]
-		clear(c)
-		gemm(hi-lo, o.c, k, in[lo*k:], k, w, o.c, c, o.c)
-		biasPReLU(c, bias, alpha)
+		convGemm(hi-lo, o.c, 1, k, in[lo*k:], k, 0, w, o.c, out[lo*o.c:hi*o.c], o.c, bias, alpha, fma)
 	})
 }
 

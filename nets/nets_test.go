@@ -350,7 +350,7 @@ func TestPNetBands(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	whole, err := p.runShape(x, shape4{1, h, w, 3})
+	whole, err := p.runShape(x, shape4{1, h, w, 3}, Exact)
 	if err != nil {
 		t.Fatal(err)
 	}

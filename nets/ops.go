@@ -35,11 +35,13 @@ func flat(v gorgonia.Value) ([]float32, error) {
 	return t.Data().([]float32), nil
 }
 
-// arena hands out the output buffers of one graph's operations from the
-// shared buffer pool and takes them all back once a run's results have been
-// copied out, so steady-state runs allocate little.
+// arena is the run-time state one compiled graph's operations share: it
+// hands out their output buffers from the shared buffer pool and takes them
+// all back once a run's results have been copied out, so steady-state runs
+// allocate little, and it holds the run's arithmetic mode.
 type arena struct {
 	bufs [][]float32
+	fma  bool // the run uses fused multiply-add (Mode FMA)
 }
 
 func (a *arena) alloc(s shape4) *tensor.Dense {
@@ -145,7 +147,7 @@ func (op convOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
 		return nil, fmt.Errorf("%v: weights do not fit", op)
 	}
 	out := op.mem.alloc(shape4{s.n, s.h - op.kh + 1, s.w - op.kw + 1, op.cout})
-	conv2d(x, s, w, op.kh, op.kw, op.cout, b, alpha, out.Data().([]float32))
+	conv2d(x, s, w, op.kh, op.kw, op.cout, b, alpha, out.Data().([]float32), op.mem != nil && op.mem.fma)
 	return out, nil
 }
 
