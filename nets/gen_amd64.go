@@ -22,7 +22,10 @@ type kernel struct {
 	name   string
 	reg    string // "Y" (AVX2) or "Z" (AVX-512)
 	vecs   int    // vectors of C per row: 1 or 2; the last one is masked
-	blocks []int  // row blocks, largest first; the last is 1
+	// blocks are the row blocks, largest first, down to 1: the rows left
+	// after the largest blocks run as one smaller block, so that enough
+	// independent sums stay in flight to hide the add latency.
+	blocks []int
 	fma    bool   // VFMADD231PS instead of VMULPS then VADDPS
 }
 
@@ -33,10 +36,10 @@ var kernels = func() (ks []kernel) {
 			suffix = "FMA"
 		}
 		ks = append(ks,
-			kernel{"convAVX2x16" + suffix, "Y", 2, []int{4, 1}, fma},
-			kernel{"convAVX2x8" + suffix, "Y", 1, []int{8, 4, 1}, fma},
-			kernel{"convAVX512x32" + suffix, "Z", 2, []int{4, 1}, fma},
-			kernel{"convAVX512x16" + suffix, "Z", 1, []int{8, 4, 1}, fma},
+			kernel{"convAVX2x16" + suffix, "Y", 2, []int{4, 3, 2, 1}, fma},
+			kernel{"convAVX2x8" + suffix, "Y", 1, []int{8, 4, 3, 2, 1}, fma},
+			kernel{"convAVX512x32" + suffix, "Z", 2, []int{4, 3, 2, 1}, fma},
+			kernel{"convAVX512x16" + suffix, "Z", 1, []int{8, 4, 3, 2, 1}, fma},
 		)
 	}
 	return ks
@@ -256,6 +259,9 @@ func (k kernel) block(w *writer, label string, rows, bi int) {
 	k.epilogue(w, l, rows)
 	switch rows {
 	case 1:
+		w.f("\tADDQ R10, SI")
+	case 3:
+		w.f("\tLEAQ (SI)(R10*2), SI")
 		w.f("\tADDQ R10, SI")
 	default:
 		w.f("\tLEAQ (SI)(R10*%d), SI", rows)
