@@ -4,7 +4,11 @@ package nets
 
 //go:generate go run gen_amd64.go
 
-import "golang.org/x/sys/cpu"
+import (
+	"slices"
+
+	"golang.org/x/sys/cpu"
+)
 
 // useAVX2 selects the AVX2 kernels; without AVX2 the generic ones run.
 var useAVX2 = cpu.X86.HasAVX2
@@ -117,19 +121,24 @@ func convGemm(m, n, segs, segLen int, a []float32, lda, segA int, b []float32, l
 	}
 }
 
-//go:noescape
-func maxIntoAVX2(dst, src *float32, n int, mask *[8]int32)
-
 // lastMask returns the mask of the lanes of the last block of an n-long run
 // processed eight at a time.
 func lastMask(n int) *[8]int32 { return &laneMasks[n-8*((n-1)/8)] }
 
-// maxInto is dst = max(dst, src) elementwise; see maxIntoGeneric.
-func maxInto(dst, src []float32) {
-	if !useAVX2 || len(dst) == 0 {
-		maxIntoGeneric(dst, src)
+//go:noescape
+func maxWindowsAVX2(dst, src *float32, n, c, xstep int, offs *int, noffs int, mask *[8]int32)
+
+// maxWindows is the pooling of n windows; see maxWindowsGeneric, whose
+// results the AVX2 version reproduces bit for bit.
+func maxWindows(dst, src []float32, n, c, xstep int, offs []int) {
+	if !useAVX2 || n == 0 || c == 0 || len(offs) == 0 {
+		maxWindowsGeneric(dst, src, n, c, xstep, offs)
 		return
 	}
-	_ = src[len(dst)-1]
-	maxIntoAVX2(&dst[0], &src[0], len(dst), lastMask(len(dst)))
+	_ = dst[n*c-1]
+	_ = src[(n-1)*xstep+slices.Max(offs)+c-1]
+	if offs[0] != 0 || slices.Min(offs) < 0 {
+		panic("nets: maxWindows: bad window offsets")
+	}
+	maxWindowsAVX2(&dst[0], &src[0], n, c, xstep, &offs[0], len(offs), lastMask(c))
 }

@@ -88,32 +88,63 @@ func poolOut(in, k, s int, same bool) (out, padBefore int) {
 
 // maxPool is TensorFlow's MaxPool (NHWC, square k×k window, stride s, SAME
 // or VALID). Padding never wins: windows take the max of real inputs only
-// (SAME pads less than a window, so every window holds one).
+// (SAME pads less than a window, so every window holds one). Each output
+// row runs as a few maxWindows calls: the run of whole windows, and the
+// edge windows SAME clips, one by one.
 func maxPool(in []float32, s shape4, k, stride int, same bool, out []float32) shape4 {
 	oh, ph := poolOut(s.h, k, stride, same)
 	ow, pw := poolOut(s.w, k, stride, same)
 	o := shape4{s.n, oh, ow, s.c}
 	c := s.c
 	parallelFor(s.n*oh, max(1, rowsPerChunk/ow), o.size()*k*k, func(lo, hi int) {
+		var buf [16]int
 		for r := lo; r < hi; r++ {
 			b, y := r/oh, r%oh
 			y0, y1 := max(y*stride-ph, 0), min(y*stride-ph+k, s.h)
-			for x := 0; x < ow; x++ {
+			row := in[(b*s.h+y0)*s.w*c:]
+			dst := out[(b*oh+y)*ow*c:]
+			for x := 0; x < ow; {
 				x0, x1 := max(x*stride-pw, 0), min(x*stride-pw+k, s.w)
-				dst := out[((b*oh+y)*ow+x)*c:][:c]
-				copy(dst, in[((b*s.h+y0)*s.w+x0)*c:])
-				for iy := y0; iy < y1; iy++ {
-					row := in[((b*s.h+iy)*s.w)*c:]
-					for ix := x0; ix < x1; ix++ {
-						if iy != y0 || ix != x0 {
-							maxInto(dst, row[ix*c:ix*c+c])
-						}
+				n := 1
+				if x1-x0 == k {
+					for x+n < ow && (x+n)*stride-pw+k <= s.w {
+						n++
 					}
 				}
+				offs := windowOffsets(buf[:0], y1-y0, x1-x0, s.w*c, c)
+				maxWindows(dst[x*c:], row[x0*c:], n, c, stride*c, offs)
+				x += n
 			}
 		}
 	})
 	return o
+}
+
+// windowOffsets appends to offs the offsets of a window's rows×cols
+// pixels from its first, row by row, in an image whose rows are rowStride
+// floats apart.
+func windowOffsets(offs []int, rows, cols, rowStride, c int) []int {
+	for iy := 0; iy < rows; iy++ {
+		for ix := 0; ix < cols; ix++ {
+			offs = append(offs, iy*rowStride+ix*c)
+		}
+	}
+	return offs
+}
+
+// maxWindowsGeneric sets, for each of n windows x, dst[x*c+ch] to the max
+// of src[x*xstep+offs[j]+ch] over j, taken in order as maxIntoGeneric does:
+// a later value replaces the max only when it is greater. It is the
+// specification of the assembly version.
+func maxWindowsGeneric(dst, src []float32, n, c, xstep int, offs []int) {
+	for x := 0; x < n; x++ {
+		d := dst[x*c : x*c+c]
+		base := src[x*xstep:]
+		copy(d, base[offs[0]:offs[0]+c])
+		for _, o := range offs[1:] {
+			maxIntoGeneric(d, base[o:o+c])
+		}
+	}
 }
 
 // maxIntoGeneric sets dst[i] = max(dst[i], src[i]); it is the
