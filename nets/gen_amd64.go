@@ -38,7 +38,7 @@ var kernels = func() (ks []kernel) {
 		ks = append(ks,
 			kernel{"convAVX2x16" + suffix, "Y", 2, []int{4, 3, 2, 1}, fma},
 			kernel{"convAVX2x8" + suffix, "Y", 1, []int{8, 4, 3, 2, 1}, fma},
-			kernel{"convAVX512x32" + suffix, "Z", 2, []int{4, 3, 2, 1}, fma},
+			kernel{"convAVX512x32" + suffix, "Z", 2, []int{8, 4, 3, 2, 1}, fma},
 			kernel{"convAVX512x16" + suffix, "Z", 1, []int{8, 4, 3, 2, 1}, fma},
 		)
 	}
@@ -55,10 +55,21 @@ func (k kernel) r(i int) string {
 	return fmt.Sprintf("%s%d", k.reg, i)
 }
 
-// Registers: accumulators from 0 (row*vecs+v, at most 8), B vectors 8 and 9,
-// the broadcast A value 10, product temporaries from 11 (AVX2's mask lives
-// in Y15, so it gets four).
+// Registers: accumulators from 0 (row*vecs+v: at most 8 with AVX2, 16
+// with AVX-512), then the B vectors, the broadcast A value and product
+// temporaries (AVX2's mask lives in Y15, so it gets four, AVX-512 eight).
 func (k kernel) acc(row, v int) string { return k.r(row*k.vecs + v) }
+
+func (k kernel) base() int {
+	if k.reg == "Y" {
+		return 8
+	}
+	return 16
+}
+
+func (k kernel) bReg(v int) string { return k.r(k.base() + v) }
+func (k kernel) bcast() string     { return k.r(k.base() + 2) }
+func (k kernel) temp(i int) string { return k.r(k.base() + 3 + i) }
 func (k kernel) temps() int {
 	if k.reg == "Y" {
 		return 4
@@ -217,31 +228,31 @@ func (k kernel) block(w *writer, label string, rows, bi int) {
 	w.f("")
 	w.f("%s_loop:", l)
 	for v := 0; v < k.vecs; v++ {
-		w.f("\t%s", k.load(v, "R14", k.r(8+v)))
+		w.f("\t%s", k.load(v, "R14", k.bReg(v)))
 	}
 	t := 0
 	for row := 0; row < rows; row++ {
 		// AVX-512 takes a one-vector row's A value as an embedded
 		// broadcast; otherwise it is broadcast once into register 10.
-		src := k.r(10)
+		src := k.bcast()
 		if k.reg == "Z" && k.vecs == 1 {
 			src = aRows[row]
 		} else {
-			w.f("\tVBROADCASTSS %s, %s", aRows[row], k.r(10))
+			w.f("\tVBROADCASTSS %s, %s", aRows[row], k.bcast())
 		}
 		bcst := ""
-		if src != k.r(10) {
+		if src != k.bcast() {
 			bcst = ".BCST"
 		}
 		for v := 0; v < k.vecs; v++ {
 			a := k.acc(row, v)
 			if k.fma {
-				w.f("\tVFMADD231PS%s %s, %s, %s", bcst, src, k.r(8+v), a)
+				w.f("\tVFMADD231PS%s %s, %s, %s", bcst, src, k.bReg(v), a)
 				continue
 			}
-			tmp := k.r(11 + t%k.temps())
+			tmp := k.temp(t % k.temps())
 			t++
-			w.f("\tVMULPS%s %s, %s, %s", bcst, src, k.r(8+v), tmp)
+			w.f("\tVMULPS%s %s, %s, %s", bcst, src, k.bReg(v), tmp)
 			w.f("\tVADDPS %s, %s, %s", tmp, a, a)
 		}
 	}
@@ -271,22 +282,23 @@ func (k kernel) block(w *writer, label string, rows, bi int) {
 }
 
 // epilogue adds the bias, applies PReLU when alpha is not nil and stores
-// the block's rows, leaving DX at the next row of C. Registers: bias in 8
-// and 9, alpha in 11 and 12, zero in 10, temporaries 13 and 14.
+// the block's rows, leaving DX at the next row of C. Registers: bias where
+// the B vectors were, zero in the broadcast register, alpha in the first
+// two temporaries, work in the next two.
 func (k kernel) epilogue(w *writer, l string, rows int) {
 	w.f("\tMOVQ bias+88(FP), AX")
 	w.f("\tMOVQ alpha+96(FP), BX")
 	w.f("\tMOVQ ldc+56(FP), CX")
 	w.f("\tSHLQ $2, CX")
 	for v := 0; v < k.vecs; v++ {
-		w.f("\t%s", k.load(v, "AX", k.r(8+v)))
+		w.f("\t%s", k.load(v, "AX", k.bReg(v)))
 	}
 	w.f("\tTESTQ BX, BX")
 	w.f("\tJZ   %s_linear", l)
 	for v := 0; v < k.vecs; v++ {
-		w.f("\t%s", k.load(v, "BX", k.r(11+v)))
+		w.f("\t%s", k.load(v, "BX", k.temp(v)))
 	}
-	w.f("\t%s", k.zero(k.r(10)))
+	w.f("\t%s", k.zero(k.bcast()))
 	k.stores(w, rows, true)
 	w.f("\tJMP  %s_stored", l)
 	w.f("%s_linear:", l)
@@ -298,17 +310,17 @@ func (k kernel) stores(w *writer, rows int, prelu bool) {
 	for row := 0; row < rows; row++ {
 		for v := 0; v < k.vecs; v++ {
 			a := k.acc(row, v)
-			w.f("\tVADDPS %s, %s, %s", k.r(8+v), a, a)
+			w.f("\tVADDPS %s, %s, %s", k.bReg(v), a, a)
 			if prelu {
 				if k.reg == "Y" {
 					// a = a > 0 ? a : a*alpha (ordered, quiet compare)
-					w.f("\tVMULPS %s, %s, %s", k.r(11+v), a, k.r(13))
-					w.f("\tVCMPPS $0x1E, %s, %s, %s", k.r(10), a, k.r(14))
-					w.f("\tVBLENDVPS %s, %s, %s, %s", k.r(14), a, k.r(13), a)
+					w.f("\tVMULPS %s, %s, %s", k.temp(v), a, k.temp(2))
+					w.f("\tVCMPPS $0x1E, %s, %s, %s", k.bcast(), a, k.temp(3))
+					w.f("\tVBLENDVPS %s, %s, %s, %s", k.temp(3), a, k.temp(2), a)
 				} else {
 					// K2 = !(a > 0) (unordered, quiet); a *= alpha there.
-					w.f("\tVCMPPS $0x1A, %s, %s, K2", k.r(10), a)
-					w.f("\tVMULPS %s, %s, K2, %s", k.r(11+v), a, a)
+					w.f("\tVCMPPS $0x1A, %s, %s, K2", k.bcast(), a)
+					w.f("\tVMULPS %s, %s, K2, %s", k.temp(v), a, a)
 				}
 			}
 			w.f("\t%s", k.store(v, a, "DX"))
