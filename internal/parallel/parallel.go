@@ -1,49 +1,122 @@
 // Package parallel runs loops over independent chunks on all CPUs.
+//
+// The layers of a network run for tens to hundreds of microseconds each,
+// about as long as waking a parked thread takes on a virtual machine
+// (measured here: 146 µs median, 300 µs p90). Goroutines started per loop
+// therefore join too late to help. Instead the caller works on its own loop
+// at once, and helper goroutines, once started, stay awake for a short
+// while after their last chunk (yielding to any other goroutine), so the
+// next layer's loop finds them ready. Idle helpers exit; none outlive
+// their spin time.
 package parallel
 
 import (
 	"runtime"
-	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // MinWork is the work (in multiply-adds or comparable units) below which a
 // loop runs on one goroutine: splitting smaller ones costs more than it
 // saves.
-const MinWork = 1 << 20
+const MinWork = 1 << 18
+
+// spinTime is how long an idle helper looks for more work before it exits.
+const spinTime = 2 * time.Millisecond
+
+// job is one parallel loop.
+type job struct {
+	fn         func(lo, hi int)
+	n, chunk   int
+	chunks     int64
+	next, done atomic.Int64
+}
+
+// run takes chunks until none is left.
+func (j *job) run() {
+	for {
+		c := j.next.Add(1) - 1
+		if c >= j.chunks {
+			return
+		}
+		lo := int(c) * j.chunk
+		j.fn(lo, min(lo+j.chunk, j.n))
+		j.done.Add(1)
+	}
+}
+
+// The helpers: queue carries loops to helpers (a loop is queued once per
+// helper it wants; a helper taking a finished loop finds nothing to do),
+// alive counts the running helpers.
+var (
+	queue = make(chan *job, 256)
+	alive atomic.Int32
+)
 
 // For calls fn on consecutive chunks [lo, hi) of [0, n), each at most chunk
 // long, from up to GOMAXPROCS goroutines when work (the loop's total cost)
 // is at least MinWork, else in order on the calling goroutine. The chunks
-// must be independent; fn must be safe to call concurrently.
+// must be independent; fn must be safe to call concurrently. For returns
+// when every chunk is done.
 func For(n, chunk, work int, fn func(lo, hi int)) {
 	if n <= 0 {
 		return
 	}
 	chunk = max(chunk, 1)
 	chunks := (n + chunk - 1) / chunk
-	workers := min(runtime.GOMAXPROCS(0), chunks)
-	if workers < 2 || work < MinWork {
+	procs := runtime.GOMAXPROCS(0)
+	want := min(procs, chunks) - 1
+	if want < 1 || work < MinWork {
 		for lo := 0; lo < n; lo += chunk {
 			fn(lo, min(lo+chunk, n))
 		}
 		return
 	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				c := int(next.Add(1)) - 1
-				if c >= chunks {
-					return
-				}
-				lo := c * chunk
-				fn(lo, min(lo+chunk, n))
-			}
-		}()
+	j := &job{fn: fn, n: n, chunk: chunk, chunks: int64(chunks)}
+	for range want {
+		select {
+		case queue <- j:
+		default: // the queue is full of loops: this one runs with fewer helpers
+		}
 	}
-	wg.Wait()
+	for {
+		a := alive.Load()
+		if int(a) >= min(want, procs-1) {
+			break
+		}
+		if alive.CompareAndSwap(a, a+1) {
+			go helper()
+		}
+	}
+	j.run()
+	// Every chunk is taken; wait for the helpers' last ones, which are
+	// running now.
+	for spins := 0; j.done.Load() < j.chunks; spins++ {
+		if spins > 100 {
+			runtime.Gosched()
+		}
+	}
+}
+
+// helper runs queued loops until it has found none for spinTime.
+func helper() {
+	defer alive.Add(-1)
+	idleSince := time.Now()
+	for spins := 0; ; spins++ {
+		if len(queue) > 0 {
+			select {
+			case j := <-queue:
+				j.run()
+				idleSince, spins = time.Now(), 0
+				continue
+			default:
+			}
+		}
+		if spins%64 == 63 {
+			if time.Since(idleSince) > spinTime {
+				return
+			}
+			runtime.Gosched()
+		}
+	}
 }
