@@ -94,6 +94,20 @@ func convGemm(m, n, segs, segLen int, a []float32, lda, segA int, b []float32, l
 		return &alpha[j]
 	}
 	fma = fma && hasFMA
+	if useAVX512 && m > 8 && m%8 != 0 && m%8 < 4 {
+		// The kernels take rows eight at a time, then the rest as one
+		// block; a rest of 1 to 3 rows keeps too few sums in flight, so
+		// the last 9 to 11 rows run as two blocks of 4 to 6.
+		r := m%8 + 8
+		h := r / 2
+		top := m - r
+		if top > 0 {
+			convGemm(top, n, segs, segLen, a, lda, segA, b, ldb, c, ldc, bias, alpha, fma)
+		}
+		convGemm(r-h, n, segs, segLen, a[top*lda:], lda, segA, b, ldb, c[top*ldc:], ldc, bias, alpha, fma)
+		convGemm(h, n, segs, segLen, a[(top+r-h)*lda:], lda, segA, b, ldb, c[(top+r-h)*ldc:], ldc, bias, alpha, fma)
+		return
+	}
 	if useAVX512 {
 		x32, x16 := convAVX512x32, convAVX512x16
 		if fma {

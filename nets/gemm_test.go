@@ -35,7 +35,7 @@ func checkConvGemm(t *testing.T) {
 		}
 		return x
 	}
-	for _, m := range []int{1, 2, 3, 4, 5, 7, 8, 9, 12, 13, 22, 46, 190} {
+	for _, m := range []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 19, 22, 46, 190} {
 		for _, n := range []int{1, 2, 4, 6, 7, 8, 9, 10, 15, 16, 17, 24, 28, 31, 32, 33, 48, 64, 128, 256} {
 			for _, segs := range []int{1, 2, 3} {
 				for _, segLen := range []int{1, 3, 9, 30, 48, 192} {

@@ -38,8 +38,8 @@ var kernels = func() (ks []kernel) {
 		ks = append(ks,
 			kernel{"convAVX2x16" + suffix, "Y", 2, []int{4, 3, 2, 1}, fma},
 			kernel{"convAVX2x8" + suffix, "Y", 1, []int{8, 4, 3, 2, 1}, fma},
-			kernel{"convAVX512x32" + suffix, "Z", 2, []int{8, 4, 3, 2, 1}, fma},
-			kernel{"convAVX512x16" + suffix, "Z", 1, []int{8, 4, 3, 2, 1}, fma},
+			kernel{"convAVX512x32" + suffix, "Z", 2, []int{8, 7, 6, 5, 4, 3, 2, 1}, fma},
+			kernel{"convAVX512x16" + suffix, "Z", 1, []int{8, 7, 6, 5, 4, 3, 2, 1}, fma},
 		)
 	}
 	return ks
@@ -268,14 +268,17 @@ func (k kernel) block(w *writer, label string, rows, bi int) {
 	w.f("\tDECQ CX")
 	w.f("\tJNZ  %s_seg", l)
 	k.epilogue(w, l, rows)
-	switch rows {
-	case 1:
-		w.f("\tADDQ R10, SI")
-	case 3:
-		w.f("\tLEAQ (SI)(R10*2), SI")
-		w.f("\tADDQ R10, SI")
-	default:
-		w.f("\tLEAQ (SI)(R10*%d), SI", rows)
+	// SI += rows*lda
+	done := 0
+	for _, step := range []int{8, 4, 2, 1} {
+		if rows-done >= step {
+			if step == 1 {
+				w.f("\tADDQ R10, SI")
+			} else {
+				w.f("\tLEAQ (SI)(R10*%d), SI", step)
+			}
+			done += step
+		}
 	}
 	w.f("\tSUBQ $%d, R8", rows)
 	w.f("\tJMP  %s_rows", l)

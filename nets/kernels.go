@@ -158,24 +158,29 @@ func maxIntoGeneric(dst, src []float32) {
 	}
 }
 
-// softmax applies a softmax over each run of c values, as TensorFlow's
-// Softmax does: exp(x - max), times the reciprocal of the sum.
-func softmax(x []float32, c int) {
-	for i := 0; i < len(x); i += c {
-		v := x[i : i+c]
-		m := v[0]
-		for _, t := range v[1:] {
-			m = max(m, t)
+// softmax writes to y, c values per cell, the softmax of the first c of
+// every cx values of x, as TensorFlow's Softmax computes it: exp(x - max),
+// times the reciprocal of the sum. Cells run in parallel.
+func softmax(x []float32, cx int, y []float32, c int) {
+	cells := len(x) / cx
+	parallelFor(cells, 1024, cells*c*16, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			v := x[i*cx : i*cx+c]
+			d := y[i*c : i*c+c]
+			m := v[0]
+			for _, t := range v[1:] {
+				m = max(m, t)
+			}
+			var sum float32
+			for j, t := range v {
+				e := float32(math.Exp(float64(t - m)))
+				d[j] = e
+				sum += e
+			}
+			inv := 1 / sum
+			for j := range d {
+				d[j] *= inv
+			}
 		}
-		var sum float32
-		for j, t := range v {
-			e := float32(math.Exp(float64(t - m)))
-			v[j] = e
-			sum += e
-		}
-		inv := 1 / sum
-		for j := range v {
-			v[j] *= inv
-		}
-	}
+	})
 }

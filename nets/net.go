@@ -181,6 +181,11 @@ type Net struct {
 	kind  Kind
 	arch  arch
 	model *weights.Model
+	// headW and headB are the heads' 1x1 kernels and biases side by side
+	// (cin x sum of couts): the heads run as one convolution, whose
+	// columns are computed independently, so each is what it would be
+	// alone.
+	headW, headB []float32
 
 	mu    sync.Mutex
 	lru   *list.List // of *cacheEntry, most recent first
@@ -229,8 +234,26 @@ func New(m *weights.Model, k Kind) (*Net, error) {
 			return nil, fmt.Errorf("nets: %v: %w: %q", k, weights.ErrMissingTensor, name)
 		}
 	}
+	var headCout int
+	for _, h := range a.heads {
+		headCout += h.cout
+	}
+	headW := make([]float32, a.cin*headCout)
+	var headB []float32
+	col := 0
+	for _, h := range a.heads {
+		w, b := m.Tensor(h.conv+"/weights"), m.Tensor(h.conv+"/biases")
+		if len(w.Data) != a.cin*h.cout || len(b.Data) != h.cout {
+			return nil, fmt.Errorf("nets: %v: %s has %d weights and %d biases, want %d and %d", k, h.conv, len(w.Data), len(b.Data), a.cin*h.cout, h.cout)
+		}
+		for i := 0; i < a.cin; i++ {
+			copy(headW[i*headCout+col:], w.Data[i*h.cout:(i+1)*h.cout])
+		}
+		headB = append(headB, b.Data...)
+		col += h.cout
+	}
 	return &Net{
-		kind: k, arch: a, model: m,
+		kind: k, arch: a, model: m, headW: headW, headB: headB,
 		lru: list.New(), byKey: map[shape4]*list.Element{},
 		maxShapes: DefaultCacheShapes, maxIdle: runtime.GOMAXPROCS(0),
 	}, nil
@@ -409,18 +432,22 @@ func (n *Net) compile(key shape4) (p *program, err error) {
 			return nil, fmt.Errorf("nets: building %v for %dx%d: %w", n.kind, key.h, key.w, err)
 		}
 	}
-	var outs []*gorgonia.Node
-	for i, h := range n.arch.heads {
-		y, err := gorgonia.ApplyOp(convOp{kh: 1, kw: 1, cin: n.arch.cin, cout: h.cout, mem: mem}, x,
-			param(h.conv+"/weights", 1, 1, n.arch.cin, h.cout), param(h.conv+"/biases", h.cout))
-		if err == nil && i == 0 {
-			y, err = gorgonia.ApplyOp(softmaxOp{mem: mem}, y)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("nets: building %v head %s: %w", n.kind, h.conv, err)
-		}
-		outs = append(outs, y)
+	// The heads, side by side in one convolution, and the softmax over
+	// the first head's two channels.
+	hc := len(n.headB)
+	heads, err := gorgonia.ApplyOp(convOp{kh: 1, kw: 1, cin: n.arch.cin, cout: hc, mem: mem}, x,
+		gorgonia.NewTensor(g, tensor.Float32, 4, gorgonia.WithName("heads/weights"), gorgonia.WithShape(1, 1, n.arch.cin, hc),
+			gorgonia.WithValue(tensor.New(tensor.WithShape(1, 1, n.arch.cin, hc), tensor.WithBacking(n.headW)))),
+		gorgonia.NewTensor(g, tensor.Float32, 1, gorgonia.WithName("heads/biases"), gorgonia.WithShape(hc),
+			gorgonia.WithValue(tensor.New(tensor.WithShape(hc), tensor.WithBacking(n.headB)))))
+	if err != nil {
+		return nil, fmt.Errorf("nets: building %v heads: %w", n.kind, err)
 	}
+	prob, err := gorgonia.ApplyOp(softmaxOp{c: n.arch.heads[0].cout, mem: mem}, heads)
+	if err != nil {
+		return nil, fmt.Errorf("nets: building %v softmax: %w", n.kind, err)
+	}
+	outs := []*gorgonia.Node{prob, heads}
 	defer func() {
 		// NewTapeMachine panics when the graph does not compile.
 		if r := recover(); r != nil {
@@ -450,13 +477,23 @@ func (p *program) run(data []float32, key shape4) (*Output, error) {
 	sh := prob.Shape()
 	o := &Output{N: sh[0], H: sh[1], W: sh[2]}
 	pd := prob.Data().([]float32)
-	o.Prob = make([]float32, len(pd)/2)
+	cells := len(pd) / 2
+	o.Prob = make([]float32, cells)
 	for i := range o.Prob {
 		o.Prob[i] = pd[2*i+1]
 	}
-	o.Reg = append([]float32(nil), p.outs[1].Value().Data().([]float32)...)
-	if len(p.outs) > 2 {
-		o.Landmarks = append([]float32(nil), p.outs[2].Value().Data().([]float32)...)
+	// The heads' channels: 2 scores, 4 regressions, then 10 landmarks.
+	hd := p.outs[1].Value().Data().([]float32)
+	hc := len(hd) / cells
+	o.Reg = make([]float32, 4*cells)
+	for i := 0; i < cells; i++ {
+		copy(o.Reg[4*i:4*i+4], hd[i*hc+2:])
+	}
+	if hc > 6 {
+		o.Landmarks = make([]float32, (hc-6)*cells)
+		for i := 0; i < cells; i++ {
+			copy(o.Landmarks[(hc-6)*i:(hc-6)*(i+1)], hd[i*hc+6:])
+		}
 	}
 	return o, nil
 }

@@ -218,8 +218,12 @@ func (op poolOp) String() string {
 	return fmt.Sprintf("MaxPool%dx%d/%d(%s)", op.k, op.k, op.s, pad)
 }
 
-// softmaxOp is a softmax over the channel (last) axis.
-type softmaxOp struct{ mem *arena }
+// softmaxOp is a softmax over the first c channels of its input: the
+// face/non-face pair at the head of the merged heads' output.
+type softmaxOp struct {
+	c   int
+	mem *arena
+}
 
 func (op softmaxOp) Arity() int    { return 1 }
 func (op softmaxOp) Type() hm.Type { return hm.NewFnType(tensor4, tensor4) }
@@ -229,7 +233,10 @@ func (op softmaxOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.Clone(), nil
+	if s[3] < op.c {
+		return nil, fmt.Errorf("%v: input shape %v has too few channels", op, s)
+	}
+	return tensor.Shape{s[0], s[1], s[2], op.c}, nil
 }
 
 func (op softmaxOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
@@ -240,10 +247,11 @@ func (op softmaxOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%v: %w", op, err)
 	}
-	out := op.mem.alloc(s)
-	y := out.Data().([]float32)
-	copy(y, x)
-	softmax(y, s.c)
+	if s.c < op.c || op.c < 1 {
+		return nil, fmt.Errorf("%v: input shape %v has too few channels", op, s)
+	}
+	out := op.mem.alloc(shape4{s.n, s.h, s.w, op.c})
+	softmax(x, s.c, out.Data().([]float32), op.c)
 	return out, nil
 }
 
@@ -252,4 +260,4 @@ func (op softmaxOp) CallsExtern() bool     { return false }
 func (op softmaxOp) OverwritesInput() int  { return -1 }
 func (op softmaxOp) WriteHash(h hash.Hash) { h.Write([]byte(op.String())) }
 func (op softmaxOp) Hashcode() uint32      { return hashOf(op) }
-func (op softmaxOp) String() string        { return "Softmax" }
+func (op softmaxOp) String() string        { return fmt.Sprintf("Softmax(%d)", op.c) }
