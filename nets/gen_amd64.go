@@ -19,14 +19,14 @@ import (
 
 // kernel describes one instance of the template.
 type kernel struct {
-	name   string
-	reg    string // "Y" (AVX2) or "Z" (AVX-512)
-	vecs   int    // vectors of C per row: 1 or 2; the last one is masked
+	name string
+	reg  string // "Y" (AVX2) or "Z" (AVX-512)
+	vecs int    // vectors of C per row: 1 or 2; the last one is masked
 	// blocks are the row blocks, largest first, down to 1: the rows left
 	// after the largest blocks run as one smaller block, so that enough
 	// independent sums stay in flight to hide the add latency.
 	blocks []int
-	fma    bool   // VFMADD231PS instead of VMULPS then VADDPS
+	fma    bool // VFMADD231PS instead of VMULPS then VADDPS
 }
 
 var kernels = func() (ks []kernel) {
