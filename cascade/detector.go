@@ -127,21 +127,22 @@ func (d *Detector) DetectStats(ctx context.Context, img image.Image, opts Option
 	sc.bgr = bgr.pix
 
 	t0 := time.Now()
-	c, err := d.stage1(ctx, bgr, levels, opts.Thresholds[0], sc)
+	mode := opts.mode()
+	c, err := d.stage1(ctx, bgr, levels, opts.Thresholds[0], mode, sc)
 	st.Stage[0], st.Candidates[0] = time.Since(t0), len(c.boxes)
 	if err != nil || len(c.boxes) == 0 {
 		return []Face{}, st, err
 	}
 
 	t0 = time.Now()
-	c, err = d.stage2(ctx, bgr, c, opts.Thresholds[1], sc)
+	c, err = d.stage2(ctx, bgr, c, opts.Thresholds[1], mode, sc)
 	st.Stage[1], st.Candidates[1] = time.Since(t0), len(c.boxes)
 	if err != nil || len(c.boxes) == 0 {
 		return []Face{}, st, err
 	}
 
 	t0 = time.Now()
-	faces, err := d.stage3(ctx, bgr, c, opts.Thresholds[2], sc)
+	faces, err := d.stage3(ctx, bgr, c, opts.Thresholds[2], mode, sc)
 	st.Stage[2], st.Candidates[2] = time.Since(t0), len(faces)
 	if err != nil {
 		return nil, st, err
@@ -177,7 +178,7 @@ func pyramid(h, w int, o Options) ([]level, error) {
 	return out, nil
 }
 
-func (d *Detector) stage1(ctx context.Context, img bgrImage, levels []level, threshold float32, sc *scratch) (candidates, error) {
+func (d *Detector) stage1(ctx context.Context, img bgrImage, levels []level, threshold float32, mode nets.Mode, sc *scratch) (candidates, error) {
 	// Levels are independent until their candidates are concatenated in
 	// level order, so they run concurrently, largest first, each worker
 	// with a resize buffer of its own; the result is the same as in order.
@@ -202,7 +203,7 @@ func (d *Detector) stage1(ctx context.Context, img bgrImage, levels []level, thr
 					errs[i] = fmt.Errorf("cascade: %w", err)
 					return
 				}
-				perLevel[i], sc.levels[w], errs[i] = d.level(img, levels[i], threshold, sc.levels[w])
+				perLevel[i], sc.levels[w], errs[i] = d.level(img, levels[i], threshold, mode, sc.levels[w])
 			}
 		}()
 	}
@@ -225,9 +226,9 @@ func (d *Detector) stage1(ctx context.Context, img bgrImage, levels []level, thr
 
 // level runs P-Net on one pyramid level and returns the candidates that
 // survive its threshold and the per-level NMS, and the resize buffer.
-func (d *Detector) level(img bgrImage, l level, threshold float32, buf []float32) (candidates, []float32, error) {
+func (d *Detector) level(img bgrImage, l level, threshold float32, mode nets.Mode, buf []float32) (candidates, []float32, error) {
 	buf = resizeBilinear(img, l.h, l.w, buf)
-	out, err := d.pnet.Run(buf, 1, l.h, l.w)
+	out, err := d.pnet.RunMode(buf, 1, l.h, l.w, mode)
 	if err != nil {
 		return candidates{}, buf, fmt.Errorf("cascade: P-Net at %dx%d: %w", l.w, l.h, err)
 	}
@@ -250,7 +251,7 @@ func (d *Detector) level(img bgrImage, l level, threshold float32, buf []float32
 }
 
 // refine runs R-Net or O-Net on 'size'-pixel crops of every candidate box.
-func refine(ctx context.Context, net *nets.Net, img bgrImage, c candidates, sc *scratch) (*nets.Output, error) {
+func refine(ctx context.Context, net *nets.Net, img bgrImage, c candidates, mode nets.Mode, sc *scratch) (*nets.Output, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("cascade: %w", err)
 	}
@@ -263,7 +264,7 @@ func refine(ctx context.Context, net *nets.Net, img bgrImage, c candidates, sc *
 			cropAndResize(img, c.boxes[i], size, batch[i*per:(i+1)*per])
 		}
 	})
-	out, err := net.Run(batch, len(c.boxes), size, size)
+	out, err := net.RunMode(batch, len(c.boxes), size, size, mode)
 	if err != nil {
 		return nil, fmt.Errorf("cascade: %v: %w", net.Kind(), err)
 	}
@@ -286,8 +287,8 @@ func keep(c candidates, out *nets.Output, threshold float32) (candidates, []int)
 	return k, idx
 }
 
-func (d *Detector) stage2(ctx context.Context, img bgrImage, c candidates, threshold float32, sc *scratch) (candidates, error) {
-	out, err := refine(ctx, d.rnet, img, c, sc)
+func (d *Detector) stage2(ctx context.Context, img bgrImage, c candidates, threshold float32, mode nets.Mode, sc *scratch) (candidates, error) {
+	out, err := refine(ctx, d.rnet, img, c, mode, sc)
 	if err != nil {
 		return candidates{}, err
 	}
@@ -299,8 +300,8 @@ func (d *Detector) stage2(ctx context.Context, img bgrImage, c candidates, thres
 	return k, nil
 }
 
-func (d *Detector) stage3(ctx context.Context, img bgrImage, c candidates, threshold float32, sc *scratch) ([]Face, error) {
-	out, err := refine(ctx, d.onet, img, c, sc)
+func (d *Detector) stage3(ctx context.Context, img bgrImage, c candidates, threshold float32, mode nets.Mode, sc *scratch) ([]Face, error) {
+	out, err := refine(ctx, d.onet, img, c, mode, sc)
 	if err != nil {
 		return nil, err
 	}

@@ -9,11 +9,24 @@ import (
 	"github.com/mtcnn-go/mtcnn/cascade"
 	"github.com/mtcnn-go/mtcnn/internal/reference"
 	"github.com/mtcnn-go/mtcnn/internal/testenv"
+	"github.com/mtcnn-go/mtcnn/nets"
 )
 
 // TestGolden runs the cascade on every reference image at min size 20 and
 // 40 and compares with what the reference graph output.
-func TestGolden(t *testing.T) {
+func TestGolden(t *testing.T) { testGolden(t, false) }
+
+// TestGoldenFMA is TestGolden with fused multiply-add: REFERENCE.md allows
+// its rounding differences, and on these images they stay within the
+// golden tolerances with the same faces.
+func TestGoldenFMA(t *testing.T) {
+	if !nets.FMAAvailable() {
+		t.Skip("no FMA kernels on this platform: FMA runs as exact arithmetic, which TestGolden covers")
+	}
+	testGolden(t, true)
+}
+
+func testGolden(t *testing.T, fma bool) {
 	shared := testenv.Shared(t)
 	det, err := cascade.NewDefault()
 	if err != nil {
@@ -34,7 +47,9 @@ func TestGolden(t *testing.T) {
 			if b := img.Bounds(); b.Dx() != ref.Width || b.Dy() != ref.Height {
 				t.Fatalf("image is %v, reference says %dx%d", b, ref.Width, ref.Height)
 			}
-			got, err := det.Detect(context.Background(), img, ref.Options())
+			opts := ref.Options()
+			opts.FMA = fma
+			got, err := det.Detect(context.Background(), img, opts)
 			if err != nil {
 				t.Fatal(err)
 			}

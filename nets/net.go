@@ -139,9 +139,8 @@ const (
 	// FMA fuses each multiply and add into one rounding where the CPU has
 	// fused multiply-add kernels (amd64 with FMA3; elsewhere it runs as
 	// Exact). It is faster, and its outputs differ from Exact's by
-	// rounding only: about 1e-6 relative on the nets' outputs, within
-	// about 1e-3 px of the reference's boxes. A score sitting that close
-	// to a threshold may flip a detection.
+	// rounding only: by a few 1e-7 on the nets' probabilities and
+	// regressions (see TestFMAModeClose).
 	FMA
 )
 

@@ -368,3 +368,53 @@ func TestPNetBands(t *testing.T) {
 		}
 	}
 }
+
+// TestFMAModeClose runs every net in both modes: FMA must really change
+// the rounding (it runs other kernels) and stay within rounding of Exact.
+func TestFMAModeClose(t *testing.T) {
+	if !FMAAvailable() {
+		t.Skip("no FMA kernels here: Mode FMA runs as Exact")
+	}
+	for _, tc := range []struct {
+		k           Kind
+		batch, h, w int
+	}{{PNet, 1, 101, 146}, {RNet, 37, 24, 24}, {ONet, 9, 48, 48}} {
+		net, err := New(model(t), tc.k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		x := randomInput(5, tc.batch*tc.h*tc.w*3)
+		exact, err := net.RunMode(x, tc.batch, tc.h, tc.w, Exact)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fused, err := net.RunMode(x, tc.batch, tc.h, tc.w, FMA)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var maxDiff float64
+		var differ int
+		for _, p := range [][2][]float32{{exact.Prob, fused.Prob}, {exact.Reg, fused.Reg}, {exact.Landmarks, fused.Landmarks}} {
+			if len(p[0]) != len(p[1]) {
+				t.Fatalf("%v: output sizes %d and %d", tc.k, len(p[0]), len(p[1]))
+			}
+			for i := range p[0] {
+				d := math.Abs(float64(p[0][i] - p[1][i]))
+				maxDiff = max(maxDiff, d)
+				if d != 0 {
+					differ++
+				}
+			}
+		}
+		t.Logf("%v: %d outputs differ, by at most %.3g", tc.k, differ, maxDiff)
+		if differ == 0 {
+			t.Errorf("%v: FMA gives exactly Exact's outputs: the fused kernels did not run", tc.k)
+		}
+		if maxDiff > 1e-4 {
+			t.Errorf("%v: FMA differs from Exact by %.3g", tc.k, maxDiff)
+		}
+	}
+	if _, err := (&Net{kind: PNet}).RunMode(nil, 1, 12, 12, Mode(7)); !errors.Is(err, ErrInput) {
+		t.Errorf("unknown mode: err = %v, want ErrInput", err)
+	}
+}

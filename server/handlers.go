@@ -148,6 +148,7 @@ func (s *Server) detect(w http.ResponseWriter, r *http.Request) (*detection, fun
 	if err != nil {
 		return nil, nil, err
 	}
+	opts.FMA = s.cfg.FMA
 	det := s.detector()
 	if det == nil {
 		return nil, nil, errNotReady

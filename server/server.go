@@ -102,6 +102,11 @@ type Config struct {
 	// the page's "detect in this browser" option. Empty means the page
 	// offers only server-side detection.
 	WasmDir string
+
+	// FMA runs every detection with cascade.Options.FMA: fused
+	// multiply-add where the CPU has it, faster, within rounding of the
+	// reference rather than bit for bit. False means exact arithmetic.
+	FMA bool
 }
 
 // DefaultConfig returns the configuration the zero Config stands for,

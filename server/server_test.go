@@ -203,6 +203,23 @@ func TestAnnotateFormats(t *testing.T) {
 	wantError(t, rec, http.StatusBadRequest, "invalid_format")
 }
 
+// TestConfigFMA checks that Config.FMA reaches every detection's options.
+func TestConfigFMA(t *testing.T) {
+	for _, fma := range []bool{false, true} {
+		det := &fakeDetector{}
+		s, _ := newServer(t, server.Config{FMA: fma}, det)
+		for _, ep := range detectEndpoints {
+			rec := do(t, s.Handler(), "POST", ep+"?min_size=40", bytes.NewReader(pngBytes(t, 20, 20)))
+			if rec.Code != http.StatusOK {
+				t.Fatalf("%s: status %d: %s", ep, rec.Code, rec.Body)
+			}
+			if want := (cascade.Options{MinSize: 40, FMA: fma}); det.opts() != want {
+				t.Errorf("FMA %v, %s: options %+v, want %+v", fma, ep, det.opts(), want)
+			}
+		}
+	}
+}
+
 func TestOptionsParameters(t *testing.T) {
 	det := &fakeDetector{}
 	s, _ := newServer(t, server.Config{}, det)

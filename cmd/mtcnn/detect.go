@@ -57,6 +57,7 @@ func runDetect(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	factor := fs.Float64("factor", 0.709, "pyramid scale step, in (0, 1)")
 	th := thresholdsFlag(def.Thresholds)
 	fs.Var(&th, "thresholds", "P-Net, R-Net, O-Net score thresholds `a,b,c`")
+	fma := fs.Bool("fma", false, "use fused multiply-add where the CPU has it: faster, results within rounding of the reference instead of bit-exact")
 	asJSON := fs.Bool("json", false, "print one JSON object per image per line")
 	outDir := fs.String("o", "", "write `DIR`/<name>.png with the faces outlined")
 	maxPixels := fs.Int64("max-pixels", imageio.DefaultMaxPixels, "refuse images with more pixels than this (checked before decoding)")
@@ -75,7 +76,7 @@ func runDetect(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fs.Usage()
 		return 2
 	}
-	opts := cascade.Options{MinSize: float32(*minSize), Factor: float32(*factor), Thresholds: th}
+	opts := cascade.Options{MinSize: float32(*minSize), Factor: float32(*factor), Thresholds: th, FMA: *fma}
 	if err := opts.Validate(); err != nil {
 		fmt.Fprintf(stderr, "mtcnn detect: %v\n", err)
 		return 2

@@ -12,12 +12,15 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"strings"
 	"testing"
 
+	"github.com/mtcnn-go/mtcnn/cascade"
 	"github.com/mtcnn-go/mtcnn/internal/reference"
 	"github.com/mtcnn-go/mtcnn/internal/testenv"
+	"github.com/mtcnn-go/mtcnn/nets"
 	"github.com/mtcnn-go/mtcnn/weights"
 )
 
@@ -74,6 +77,37 @@ func TestDetectGolden(t *testing.T) {
 				t.Error(e)
 			}
 		})
+	}
+}
+
+// TestDetectFMA checks the -fma flag: on solvay (29 faces) the fused
+// arithmetic stays within the golden tolerances of the reference and, where
+// FMA kernels exist, really changes the low bits.
+func TestDetectFMA(t *testing.T) {
+	shared := testenv.Shared(t)
+	path := filepath.Join(shared, "testdata", "reference", "min20", "solvay.json")
+	ref, err := reference.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := filepath.Join(shared, "testdata", "images", ref.Image)
+	var runs [2][]cascade.Face
+	for i, args := range [][]string{{"detect", "-json", img}, {"detect", "-json", "-fma", img}} {
+		stdout, stderr, code := runCLI(args...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, stderr)
+		}
+		res := decodeLines(t, stdout)
+		if len(res) != 1 {
+			t.Fatalf("%v: got %d JSON lines, want 1", args, len(res))
+		}
+		runs[i] = res[0].Faces
+		for _, e := range reference.Compare(res[0].Faces, ref.Faces()).Errors {
+			t.Errorf("%v: %s", args, e)
+		}
+	}
+	if nets.FMAAvailable() && reflect.DeepEqual(runs[0], runs[1]) {
+		t.Error("-fma gave exactly the exact run's faces: the flag did not reach the kernels")
 	}
 }
 

@@ -59,6 +59,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	shutdownTimeout := fs.Duration("shutdown-timeout", server.DefaultShutdownTimeout, "how long in-flight requests may take to finish on shutdown")
 	modelPath := fs.String("model", "", "model to use instead of the embedded one (converted weights file or frozen graph .pb)")
 	logFormat := fs.String("log-format", "json", "log format on stderr: json or text")
+	fma := fs.Bool("fma", false, "use fused multiply-add where the CPU has it: faster, results within rounding of the reference instead of bit-exact")
 	wasmDir := fs.String("wasm-dir", "", "`folder` with the browser build (mtcnn.wasm, wasm_exec.js: dist/web/wasm from go run ./cmd/release) for the page's in-browser detection")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -115,6 +116,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		Queue:         *queue,
 		DetectTimeout: *timeout,
 		WasmDir:       *wasmDir,
+		FMA:           *fma,
 	}
 
 	var lc net.ListenConfig
