@@ -95,7 +95,7 @@ func main() {
 	flag.StringVar(&c.python, "python", "/usr/bin/python3", "Python with torch and numpy")
 	flag.StringVar(&c.node, "node", "node", "Node.js binary")
 	flag.StringVar(&c.shared, "shared", "", "shared ground-truth folder (default $MTCNN_SHARED or ../shared beside the module)")
-	flag.StringVar(&only, "only", "go,torch,ort", "contenders to run, comma-separated")
+	flag.StringVar(&only, "only", "go,go-fma,torch,ort", "contenders to run, comma-separated")
 	flag.StringVar(&c.stat, "stat", "median", "statistic of the runs to report: median, or min (best run, for a noisy machine)")
 	flag.Parse()
 	if c.runs < 1 || c.threads < 1 {
@@ -194,7 +194,7 @@ func run(c config, out io.Writer) error {
 	progress("building cmd/mtcnn ...")
 	bin, buildErr := buildCLI(c.root, tmp)
 
-	all := []*contender{goContender(c, bin, buildErr), torchContender(c, wfile), ortContender(c, onnxDir)}
+	all := []*contender{goContender(c, bin, buildErr, false), goContender(c, bin, buildErr, true), torchContender(c, wfile), ortContender(c, onnxDir)}
 	var cs []*contender
 	for _, k := range all {
 		if !c.only[k.name] {
@@ -348,8 +348,13 @@ func buildCLI(root, tmp string) (string, error) {
 	return bin, nil
 }
 
-func goContender(c config, bin string, buildErr error) *contender {
+// goContender is this project, with exact arithmetic or, as "go-fma", with
+// fused multiply-add (cascade.Options.FMA, the CLI's -fma).
+func goContender(c config, bin string, buildErr error, fma bool) *contender {
 	k := &contender{name: "go", title: "this project (Go)", version: runtime.Version()}
+	if fma {
+		k.name, k.title = "go-fma", "this project (Go), fused multiply-add"
+	}
 	det, err := cascade.NewDefault()
 	if err != nil {
 		k.err = err
@@ -358,17 +363,21 @@ func goContender(c config, bin string, buildErr error) *contender {
 	k.detect = func(it *item) (result, error) {
 		t0 := time.Now()
 		faces, err := det.Detect(context.Background(), it.img, cascade.Options{
-			MinSize: it.MinSize, Factor: bench.Factor, Thresholds: bench.Thresholds,
+			MinSize: it.MinSize, Factor: bench.Factor, Thresholds: bench.Thresholds, FMA: fma,
 		})
 		return result{ms: time.Since(t0).Seconds() * 1e3, faces: faces}, err
 	}
 	if buildErr == nil {
 		imgDir := filepath.Join(c.shared, "testdata", "images")
 		k.oneShot = func(it *item) []string {
-			return []string{bin, "detect", "-json", "-min-size", fmtF(it.MinSize), filepath.Join(imgDir, it.Image)}
+			args := []string{bin, "detect", "-json", "-min-size", fmtF(it.MinSize)}
+			if fma {
+				args = append(args, "-fma")
+			}
+			return append(args, filepath.Join(imgDir, it.Image))
 		}
 	} else {
-		progress("go: no cold start: %v", buildErr)
+		progress("%s: no cold start: %v", k.name, buildErr)
 	}
 	return k
 }
@@ -626,6 +635,10 @@ func measureNets(c config) ([]netRow, []float64, string, error) {
 		return nil, nil, "", err
 	}
 	levels := bench.Pyramid(bench.SolvayH, bench.SolvayW, 20, bench.Factor)
+	modes := []nets.Mode{nets.Exact}
+	if nets.FMAAvailable() {
+		modes = append(modes, nets.FMA)
+	}
 	type job struct {
 		row *netRow
 		fn  func() error
@@ -641,14 +654,18 @@ func measureNets(c config) ([]netRow, []float64, string, error) {
 	for _, l := range levels {
 		prow.flops += float64(bench.FLOPs(nets.PNet, l[0], l[1]))
 	}
-	jobs = append(jobs, job{prow, func() error {
-		for _, l := range levels {
-			if _, err := pnet.Run(px[:l[0]*l[1]*3], 1, l[0], l[1]); err != nil {
-				return err
+	for _, mode := range modes {
+		row := *prow
+		row.name += " " + mode.String()
+		jobs = append(jobs, job{&row, func() error {
+			for _, l := range levels {
+				if _, err := pnet.RunMode(px[:l[0]*l[1]*3], 1, l[0], l[1], mode); err != nil {
+					return err
+				}
 			}
-		}
-		return nil
-	}})
+			return nil
+		}})
+	}
 	for _, b := range []struct {
 		k     nets.Kind
 		batch int
@@ -659,9 +676,11 @@ func measureNets(c config) ([]netRow, []float64, string, error) {
 		}
 		s := b.k.InputSize()
 		x := randomInput(b.batch * s * s * 3)
-		row := &netRow{name: b.k.String(), shape: fmt.Sprintf("batch %d x %dx%d", b.batch, s, s),
-			flops: float64(b.batch) * float64(bench.FLOPs(b.k, s, s))}
-		jobs = append(jobs, job{row, func() error { _, err := n.Run(x, b.batch, s, s); return err }})
+		for _, mode := range modes {
+			row := &netRow{name: b.k.String() + " " + mode.String(), shape: fmt.Sprintf("batch %d x %dx%d", b.batch, s, s),
+				flops: float64(b.batch) * float64(bench.FLOPs(b.k, s, s))}
+			jobs = append(jobs, job{row, func() error { _, err := n.RunMode(x, b.batch, s, s, mode); return err }})
+		}
 	}
 	for _, j := range jobs { // warm-up: compile the graphs
 		if err := j.fn(); err != nil {
