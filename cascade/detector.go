@@ -32,8 +32,10 @@ type Detector struct {
 // pyramid levels, and a batch of crops. They are reused across calls.
 type scratch struct {
 	bgr    []uint8
-	levels [][]float32 // one resize buffer per P-Net worker
+	levels [][]float32     // one resize buffer per P-Net worker
+	outs   []*nets.Output // one P-Net output per P-Net worker
 	crops  []float32
+	refine nets.Output // R-Net's, then O-Net's output
 }
 
 // New returns a Detector for the given weights.
@@ -185,6 +187,7 @@ func (d *Detector) stage1(ctx context.Context, img bgrImage, levels []level, thr
 	workers := min(runtime.GOMAXPROCS(0), len(levels))
 	for len(sc.levels) < workers {
 		sc.levels = append(sc.levels, nil)
+		sc.outs = append(sc.outs, new(nets.Output))
 	}
 	perLevel := make([]candidates, len(levels))
 	errs := make([]error, len(levels))
@@ -203,7 +206,7 @@ func (d *Detector) stage1(ctx context.Context, img bgrImage, levels []level, thr
 					errs[i] = fmt.Errorf("cascade: %w", err)
 					return
 				}
-				perLevel[i], sc.levels[w], errs[i] = d.level(img, levels[i], threshold, mode, sc.levels[w])
+				perLevel[i], sc.levels[w], errs[i] = d.level(img, levels[i], threshold, mode, sc.levels[w], sc.outs[w])
 			}
 		}()
 	}
@@ -226,10 +229,9 @@ func (d *Detector) stage1(ctx context.Context, img bgrImage, levels []level, thr
 
 // level runs P-Net on one pyramid level and returns the candidates that
 // survive its threshold and the per-level NMS, and the resize buffer.
-func (d *Detector) level(img bgrImage, l level, threshold float32, mode nets.Mode, buf []float32) (candidates, []float32, error) {
+func (d *Detector) level(img bgrImage, l level, threshold float32, mode nets.Mode, buf []float32, out *nets.Output) (candidates, []float32, error) {
 	buf = resizeBilinear(img, l.h, l.w, buf)
-	out, err := d.pnet.RunMode(buf, 1, l.h, l.w, mode)
-	if err != nil {
+	if err := d.pnet.RunInto(out, buf, 1, l.h, l.w, mode); err != nil {
 		return candidates{}, buf, fmt.Errorf("cascade: P-Net at %dx%d: %w", l.w, l.h, err)
 	}
 	var c candidates
@@ -264,8 +266,8 @@ func refine(ctx context.Context, net *nets.Net, img bgrImage, c candidates, mode
 			cropAndResize(img, c.boxes[i], size, batch[i*per:(i+1)*per])
 		}
 	})
-	out, err := net.RunMode(batch, len(c.boxes), size, size, mode)
-	if err != nil {
+	out := &sc.refine
+	if err := net.RunInto(out, batch, len(c.boxes), size, size, mode); err != nil {
 		return nil, fmt.Errorf("cascade: %v: %w", net.Kind(), err)
 	}
 	return out, nil

@@ -271,32 +271,59 @@ func (n *Net) Run(data []float32, batch, h, w int) (*Output, error) {
 
 // RunMode is Run with the given arithmetic mode.
 func (n *Net) RunMode(data []float32, batch, h, w int, mode Mode) (*Output, error) {
+	out := new(Output)
+	if err := n.RunInto(out, data, batch, h, w, mode); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// RunInto is RunMode writing into out, whose slices it reuses when they
+// have the capacity: a caller running a net repeatedly can keep one Output
+// and allocate nothing for the results. On error out's contents are
+// unspecified.
+func (n *Net) RunInto(out *Output, data []float32, batch, h, w int, mode Mode) error {
 	if mode != Exact && mode != FMA {
-		return nil, fmt.Errorf("%w: %v: unknown %v", ErrInput, n.kind, mode)
+		return fmt.Errorf("%w: %v: unknown %v", ErrInput, n.kind, mode)
 	}
 	key := shape4{batch, h, w, 3}
 	if err := n.checkInput(key, len(data)); err != nil {
-		return nil, err
+		return err
 	}
 	if n.kind == PNet {
-		return n.runBands(data, h, w, mode)
+		return n.runBands(out, data, h, w, mode)
 	}
 	// Batches run in power-of-two chunks, largest first, so a few compiled
 	// shapes serve every batch size without padding.
-	out := &Output{N: batch, H: 1, W: 1}
+	out.reset(batch, 1, 1, n.kind == ONet)
 	per := h * w * 3
 	for done := 0; done < batch; {
 		chunk := min(n.maxChunk(), 1<<(bits.Len(uint(batch-done))-1))
-		o, err := n.runShape(data[done*per:(done+chunk)*per], shape4{chunk, h, w, 3}, mode)
-		if err != nil {
-			return nil, err
+		if err := n.runShape(out, done, data[done*per:(done+chunk)*per], shape4{chunk, h, w, 3}, mode); err != nil {
+			return err
 		}
-		out.Prob = append(out.Prob, o.Prob...)
-		out.Reg = append(out.Reg, o.Reg...)
-		out.Landmarks = append(out.Landmarks, o.Landmarks...)
 		done += chunk
 	}
-	return out, nil
+	return nil
+}
+
+// reset sizes o for n maps of h x w cells, reusing its slices' capacity.
+func (o *Output) reset(n, h, w int, landmarks bool) {
+	cells := n * h * w
+	o.N, o.H, o.W = n, h, w
+	o.Prob = resize(o.Prob, cells)
+	o.Reg = resize(o.Reg, 4*cells)
+	o.Landmarks = o.Landmarks[:0]
+	if landmarks {
+		o.Landmarks = resize(o.Landmarks, 10*cells)
+	}
+}
+
+func resize(s []float32, n int) []float32 {
+	if cap(s) < n {
+		return make([]float32, n)
+	}
+	return s[:n]
 }
 
 // bandPixels bounds the input pixels P-Net processes at once. Larger images
@@ -312,24 +339,24 @@ func pnetOut(n int) int { return (n-2)/2 - 4 }
 // rows [r0, r1) depend exactly on input rows [2*r0, 2*r1+10); a band
 // starting on an even row keeps the 2x2 pooling grid, so every output is
 // computed from the same inputs, in the same order, as in one pass.
-func (n *Net) runBands(data []float32, h, w int, mode Mode) (*Output, error) {
+func (n *Net) runBands(out *Output, data []float32, h, w int, mode Mode) error {
 	oh, ow := pnetOut(h), pnetOut(w)
+	out.reset(1, oh, ow, false)
 	band := max(1, (bandPixels/w-10)/2) // output rows per band
-	if band >= oh {
-		return n.runShape(data, shape4{1, h, w, 3}, mode)
-	}
-	out := &Output{N: 1, H: oh, W: ow, Prob: make([]float32, oh*ow), Reg: make([]float32, oh*ow*4)}
 	for r0 := 0; r0 < oh; r0 += band {
 		r1 := min(r0+band, oh)
-		in := data[2*r0*w*3 : (2*r1+10)*w*3]
-		o, err := n.runShape(in, shape4{1, 2*(r1-r0) + 10, w, 3}, mode)
-		if err != nil {
-			return nil, err
+		end := 2*r1 + 10
+		if r1 == oh {
+			end = h // the whole rest: one pass over a small input sees all of it
 		}
-		copy(out.Prob[r0*ow:], o.Prob)
-		copy(out.Reg[r0*ow*4:], o.Reg)
+		in := data[2*r0*w*3 : end*w*3]
+		// Output cells are numbered row by row, so band r0 starts at cell
+		// r0*ow, as a batch chunk starts at its first image.
+		if err := n.runShape(out, r0*ow, in, shape4{1, len(in) / (w * 3), w, 3}, mode); err != nil {
+			return err
+		}
 	}
-	return out, nil
+	return nil
 }
 
 // maxChunk is the largest batch the net runs as one graph: large enough to
@@ -342,18 +369,20 @@ func (n *Net) maxChunk() int {
 	return 128
 }
 
-func (n *Net) runShape(data []float32, key shape4, mode Mode) (*Output, error) {
+// runShape runs the graph for one input shape and writes its outputs into
+// out from cell at on.
+func (n *Net) runShape(out *Output, at int, data []float32, key shape4, mode Mode) error {
 	p, err := n.get(key)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	p.mem.fma = mode == FMA
-	out, err := p.run(data, key)
+	err = p.run(out, at, data, key)
 	// A failed graph is not reused: its state is unknown.
 	if err == nil {
 		n.put(key, p)
 	}
-	return out, err
+	return err
 }
 
 func (n *Net) checkInput(s shape4, got int) error {
@@ -457,9 +486,10 @@ func (n *Net) compile(key shape4) (p *program, err error) {
 	return &program{mem: mem, g: g, vm: vm, in: in, outs: outs}, nil
 }
 
-// run executes the program on one input and copies its outputs out, then
-// drops the intermediate values so an idle cached graph holds no buffers.
-func (p *program) run(data []float32, key shape4) (*Output, error) {
+// run executes the program on one input and copies its outputs into out
+// from cell at on, then drops the intermediate values so an idle cached
+// graph holds no buffers.
+func (p *program) run(out *Output, at int, data []float32, key shape4) error {
 	defer func() {
 		p.vm.Reset()
 		p.g.UnbindAllNonInputs()
@@ -467,32 +497,32 @@ func (p *program) run(data []float32, key shape4) (*Output, error) {
 	}()
 	x := tensor.New(tensor.WithShape(key.n, key.h, key.w, key.c), tensor.WithBacking(data))
 	if err := gorgonia.Let(p.in, x); err != nil {
-		return nil, fmt.Errorf("nets: %w", err)
+		return fmt.Errorf("nets: %w", err)
 	}
 	if err := p.vm.RunAll(); err != nil {
-		return nil, fmt.Errorf("nets: %w", err)
+		return fmt.Errorf("nets: %w", err)
 	}
-	prob := p.outs[0].Value().(tensor.Tensor)
-	sh := prob.Shape()
-	o := &Output{N: sh[0], H: sh[1], W: sh[2]}
-	pd := prob.Data().([]float32)
+	pd := p.outs[0].Value().(*tensor.Dense).Float32s()
 	cells := len(pd) / 2
-	o.Prob = make([]float32, cells)
-	for i := range o.Prob {
-		o.Prob[i] = pd[2*i+1]
+	if at+cells > len(out.Prob) {
+		return fmt.Errorf("nets: %d output cells from %d, want at most %d", cells, at, len(out.Prob))
+	}
+	prob := out.Prob[at : at+cells]
+	for i := range prob {
+		prob[i] = pd[2*i+1]
 	}
 	// The heads' channels: 2 scores, 4 regressions, then 10 landmarks.
-	hd := p.outs[1].Value().Data().([]float32)
+	hd := p.outs[1].Value().(*tensor.Dense).Float32s()
 	hc := len(hd) / cells
-	o.Reg = make([]float32, 4*cells)
+	reg := out.Reg[4*at : 4*(at+cells)]
 	for i := 0; i < cells; i++ {
-		copy(o.Reg[4*i:4*i+4], hd[i*hc+2:])
+		copy(reg[4*i:4*i+4], hd[i*hc+2:])
 	}
 	if hc > 6 {
-		o.Landmarks = make([]float32, (hc-6)*cells)
+		lm := out.Landmarks[10*at : 10*(at+cells)]
 		for i := 0; i < cells; i++ {
-			copy(o.Landmarks[(hc-6)*i:(hc-6)*(i+1)], hd[i*hc+6:])
+			copy(lm[10*i:10*i+10], hd[i*hc+6:])
 		}
 	}
-	return o, nil
+	return nil
 }

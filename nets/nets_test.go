@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"testing"
 
@@ -350,8 +351,9 @@ func TestPNetBands(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	whole, err := p.runShape(x, shape4{1, h, w, 3}, Exact)
-	if err != nil {
+	whole := new(Output)
+	whole.reset(1, pnetOut(h), pnetOut(w), false)
+	if err := p.runShape(whole, 0, x, shape4{1, h, w, 3}, Exact); err != nil {
 		t.Fatal(err)
 	}
 	if banded.H != whole.H || banded.W != whole.W || banded.H != pnetOut(h) {
@@ -416,5 +418,46 @@ func TestFMAModeClose(t *testing.T) {
 	}
 	if _, err := (&Net{kind: PNet}).RunMode(nil, 1, 12, 12, Mode(7)); !errors.Is(err, ErrInput) {
 		t.Errorf("unknown mode: err = %v, want ErrInput", err)
+	}
+}
+
+// TestRunIntoReuses checks that RunInto gives RunMode's results and keeps
+// writing into the caller's slices once they are large enough, across
+// batch sizes (several chunks), P-Net bands and a smaller run after a
+// larger one.
+func TestRunIntoReuses(t *testing.T) {
+	for _, tc := range []struct {
+		k     Kind
+		sizes [][3]int // batch, h, w
+	}{
+		{PNet, [][3]int{{1, 301, 2000}, {1, 40, 50}, {1, 301, 2000}}},
+		{RNet, [][3]int{{150, 24, 24}, {3, 24, 24}, {150, 24, 24}}},
+		{ONet, [][3]int{{70, 48, 48}, {1, 48, 48}, {70, 48, 48}}},
+	} {
+		net, err := New(model(t), tc.k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out Output
+		var firstProb *float32
+		for i, s := range tc.sizes {
+			x := randomInput(uint64(10+i), s[0]*s[1]*s[2]*3)
+			want, err := net.RunMode(x, s[0], s[1], s[2], Exact)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := net.RunInto(&out, x, s[0], s[1], s[2], Exact); err != nil {
+				t.Fatal(err)
+			}
+			if out.N != want.N || out.H != want.H || out.W != want.W ||
+				!slices.Equal(out.Prob, want.Prob) || !slices.Equal(out.Reg, want.Reg) || !slices.Equal(out.Landmarks, want.Landmarks) {
+				t.Fatalf("%v %v: RunInto differs from RunMode", tc.k, s)
+			}
+			if i == 0 {
+				firstProb = &out.Prob[0]
+			} else if &out.Prob[0] != firstProb {
+				t.Errorf("%v %v: RunInto allocated new output slices", tc.k, s)
+			}
+		}
 	}
 }

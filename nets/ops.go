@@ -19,20 +19,22 @@ import (
 
 // nhwc returns a 4-d float32 tensor's data and shape.
 func nhwc(v gorgonia.Value) ([]float32, shape4, error) {
-	t, ok := v.(tensor.Tensor)
+	t, ok := v.(*tensor.Dense)
 	if !ok || t.Dtype() != tensor.Float32 || t.Shape().Dims() != 4 {
-		return nil, shape4{}, fmt.Errorf("want a 4-d float32 tensor, got %v", v)
+		return nil, shape4{}, fmt.Errorf("want a 4-d float32 dense tensor, got %v", v)
 	}
 	sh := t.Shape()
-	return t.Data().([]float32), shape4{sh[0], sh[1], sh[2], sh[3]}, nil
+	return t.Float32s(), shape4{sh[0], sh[1], sh[2], sh[3]}, nil
 }
 
+// flat returns a float32 tensor's data. Float32s, unlike Data, does not
+// allocate.
 func flat(v gorgonia.Value) ([]float32, error) {
-	t, ok := v.(tensor.Tensor)
+	t, ok := v.(*tensor.Dense)
 	if !ok || t.Dtype() != tensor.Float32 {
-		return nil, fmt.Errorf("want a float32 tensor, got %v", v)
+		return nil, fmt.Errorf("want a float32 dense tensor, got %v", v)
 	}
-	return t.Data().([]float32), nil
+	return t.Float32s(), nil
 }
 
 // arena is the run-time state one compiled graph's operations share: it
@@ -40,7 +42,7 @@ func flat(v gorgonia.Value) ([]float32, error) {
 // all back once a run's results have been copied out, so steady-state runs
 // allocate little, and it holds the run's arithmetic mode.
 type arena struct {
-	bufs [][]float32
+	bufs []*[]float32
 	fma  bool // the run uses fused multiply-add (Mode FMA)
 }
 
@@ -49,8 +51,9 @@ func (a *arena) alloc(s shape4) *tensor.Dense {
 	if a == nil {
 		b = make([]float32, s.size())
 	} else {
-		b = getBuf(s.size())
-		a.bufs = append(a.bufs, b)
+		p := getBuf(s.size())
+		a.bufs = append(a.bufs, p)
+		b = *p
 	}
 	return tensor.New(tensor.WithShape(s.n, s.h, s.w, s.c), tensor.WithBacking(b))
 }
@@ -58,8 +61,8 @@ func (a *arena) alloc(s shape4) *tensor.Dense {
 // release returns every buffer handed out since the last release. Nothing
 // may use them afterwards.
 func (a *arena) release() {
-	for _, b := range a.bufs {
-		putBuf(b)
+	for _, p := range a.bufs {
+		putBuf(p)
 	}
 	clear(a.bufs)
 	a.bufs = a.bufs[:0]
@@ -147,7 +150,7 @@ func (op convOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
 		return nil, fmt.Errorf("%v: weights do not fit", op)
 	}
 	out := op.mem.alloc(shape4{s.n, s.h - op.kh + 1, s.w - op.kw + 1, op.cout})
-	conv2d(x, s, w, op.kh, op.kw, op.cout, b, alpha, out.Data().([]float32), op.mem != nil && op.mem.fma)
+	conv2d(x, s, w, op.kh, op.kw, op.cout, b, alpha, out.Float32s(), op.mem != nil && op.mem.fma)
 	return out, nil
 }
 
@@ -201,7 +204,7 @@ func (op poolOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
 	h, _ := poolOut(s.h, op.k, op.s, op.same)
 	w, _ := poolOut(s.w, op.k, op.s, op.same)
 	out := op.mem.alloc(shape4{s.n, h, w, s.c})
-	maxPool(x, s, op.k, op.s, op.same, out.Data().([]float32))
+	maxPool(x, s, op.k, op.s, op.same, out.Float32s())
 	return out, nil
 }
 
@@ -251,7 +254,7 @@ func (op softmaxOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
 		return nil, fmt.Errorf("%v: input shape %v has too few channels", op, s)
 	}
 	out := op.mem.alloc(shape4{s.n, s.h, s.w, op.c})
-	softmax(x, s.c, out.Data().([]float32), op.c)
+	softmax(x, s.c, out.Float32s(), op.c)
 	return out, nil
 }
 

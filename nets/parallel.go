@@ -13,24 +13,25 @@ func parallelFor(n, chunk, work int, fn func(lo, hi int)) { parallel.For(n, chun
 // bufPool recycles scratch buffers by power-of-two capacity class.
 var bufPool [40]sync.Pool
 
-func getBuf(n int) []float32 {
-	if n == 0 {
-		return nil
-	}
-	class := bitsLen(n - 1)
+// getBuf returns a buffer of n floats, not cleared, as a pointer that
+// putBuf takes back (pooling the pointer, not the slice, saves an
+// allocation per round trip).
+func getBuf(n int) *[]float32 {
+	class := bitsLen(max(n, 1) - 1)
 	if p, ok := bufPool[class].Get().(*[]float32); ok {
-		return (*p)[:n]
+		*p = (*p)[:n]
+		return p
 	}
-	return make([]float32, n, 1<<class)
+	b := make([]float32, n, 1<<class)
+	return &b
 }
 
-func putBuf(b []float32) {
-	if cap(b) == 0 || cap(b)&(cap(b)-1) != 0 {
+func putBuf(p *[]float32) {
+	c := cap(*p)
+	if c == 0 || c&(c-1) != 0 {
 		return
 	}
-	class := bitsLen(cap(b) - 1)
-	b = b[:0]
-	bufPool[class].Put(&b)
+	bufPool[bitsLen(c-1)].Put(p)
 }
 
 func bitsLen(n int) int { return bits.Len(uint(n)) }
