@@ -32,7 +32,7 @@ type Detector struct {
 // pyramid levels, and a batch of crops. They are reused across calls.
 type scratch struct {
 	bgr    []uint8
-	levels [][]float32     // one resize buffer per P-Net worker
+	levels [][]float32    // one resize buffer per P-Net worker
 	outs   []*nets.Output // one P-Net output per P-Net worker
 	crops  []float32
 	refine nets.Output // R-Net's, then O-Net's output
