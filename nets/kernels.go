@@ -173,7 +173,12 @@ func softmax(x []float32, cx int, y []float32, c int) {
 			}
 			var sum float32
 			for j, t := range v {
-				e := float32(math.Exp(float64(t - m)))
+				// exp(0) is 1 exactly: the max (one of two, for the
+				// face/non-face pair) needs no call.
+				e := float32(1)
+				if t != m {
+					e = float32(math.Exp(float64(t - m)))
+				}
 				d[j] = e
 				sum += e
 			}
