@@ -86,39 +86,100 @@ func poolOut(in, k, s int, same bool) (out, padBefore int) {
 	return out, pad / 2
 }
 
+// pool describes a max pool: a k×k window at stride s, TensorFlow's SAME
+// or VALID padding.
+type pool struct {
+	k, s int
+	same bool
+}
+
+// out returns the pooled shape of s and the leading padding of its rows
+// and columns.
+func (p pool) out(s shape4) (o shape4, ph, pw int) {
+	oh, ph := poolOut(s.h, p.k, p.s, p.same)
+	ow, pw := poolOut(s.w, p.k, p.s, p.same)
+	return shape4{s.n, oh, ow, s.c}, ph, pw
+}
+
+// rows returns the input rows [y0, y1) the window of output row y covers.
+func (p pool) rows(y, ph, h int) (y0, y1 int) {
+	return max(y*p.s-ph, 0), min(y*p.s-ph+p.k, h)
+}
+
 // maxPool is TensorFlow's MaxPool (NHWC, square k×k window, stride s, SAME
 // or VALID). Padding never wins: windows take the max of real inputs only
-// (SAME pads less than a window, so every window holds one). Each output
-// row runs as a few maxWindows calls: the run of whole windows, and the
-// edge windows SAME clips, one by one.
+// (SAME pads less than a window, so every window holds one).
 func maxPool(in []float32, s shape4, k, stride int, same bool, out []float32) shape4 {
-	oh, ph := poolOut(s.h, k, stride, same)
-	ow, pw := poolOut(s.w, k, stride, same)
-	o := shape4{s.n, oh, ow, s.c}
-	c := s.c
-	parallelFor(s.n*oh, max(1, rowsPerChunk/ow), o.size()*k*k, func(lo, hi int) {
-		var buf [16]int
+	p := pool{k, stride, same}
+	o, ph, pw := p.out(s)
+	parallelFor(s.n*o.h, max(1, rowsPerChunk/o.w), o.size()*k*k, func(lo, hi int) {
 		for r := lo; r < hi; r++ {
-			b, y := r/oh, r%oh
-			y0, y1 := max(y*stride-ph, 0), min(y*stride-ph+k, s.h)
-			row := in[(b*s.h+y0)*s.w*c:]
-			dst := out[(b*oh+y)*ow*c:]
-			for x := 0; x < ow; {
-				x0, x1 := max(x*stride-pw, 0), min(x*stride-pw+k, s.w)
-				n := 1
-				if x1-x0 == k {
-					for x+n < ow && (x+n)*stride-pw+k <= s.w {
-						n++
-					}
-				}
-				offs := windowOffsets(buf[:0], y1-y0, x1-x0, s.w*c, c)
-				maxWindows(dst[x*c:], row[x0*c:], n, c, stride*c, offs)
-				x += n
-			}
+			b, y := r/o.h, r%o.h
+			y0, y1 := p.rows(y, ph, s.h)
+			p.row(out[(b*o.h+y)*o.w*s.c:], in[(b*s.h+y0)*s.w*s.c:], y1-y0, s.w, o.w, pw, s.c)
 		}
 	})
 	return o
 }
+
+// row pools one output row of ow pixels from the rows input rows starting
+// at in, each w pixels of c channels wide. Each output row is a few
+// maxWindows calls: the run of whole windows, and the edge windows SAME
+// clips, one by one.
+func (p pool) row(dst, in []float32, rows, w, ow, pw, c int) {
+	var buf [16]int
+	for x := 0; x < ow; {
+		x0, x1 := max(x*p.s-pw, 0), min(x*p.s-pw+p.k, w)
+		n := 1
+		if x1-x0 == p.k {
+			for x+n < ow && (x+n)*p.s-pw+p.k <= w {
+				n++
+			}
+		}
+		offs := windowOffsets(buf[:0], rows, x1-x0, w*c, c)
+		maxWindows(dst[x*c:], in[x0*c:], n, c, p.s*c, offs)
+		x += n
+	}
+}
+
+// convPool computes maxPool(conv2d(in)) without the whole convolution
+// output: each parallel chunk computes the convolution rows its pooled
+// rows cover into a buffer small enough for the core's cache, then pools
+// them. Every value is computed as conv2d and maxPool compute it.
+func convPool(in []float32, s shape4, w []float32, kh, kw, cout int, bias, alpha []float32, p pool, out []float32, fma bool) shape4 {
+	cs := shape4{s.n, s.h - kh + 1, s.w - kw + 1, cout} // the convolution's output
+	o, ph, pw := p.out(cs)
+	k := kw * s.c
+	convRow := cs.w * cout
+	// Pooled rows per chunk: their convolution rows fill about
+	// poolScratch floats, or a whole image when it is smaller.
+	per := max(1, min(o.h, (poolScratch/convRow-p.k)/p.s+1))
+	chunks := (o.h + per - 1) / per
+	work := s.n * cs.h * convRow * k * kh
+	parallelFor(s.n*chunks, 1, work, func(lo, hi int) {
+		for ch := lo; ch < hi; ch++ {
+			b, yLo := ch/chunks, (ch%chunks)*per
+			yHi := min(yLo+per, o.h)
+			r0, _ := p.rows(yLo, ph, cs.h)
+			_, r1 := p.rows(yHi-1, ph, cs.h)
+			bufp := getBuf((r1 - r0) * convRow)
+			buf := *bufp
+			for r := r0; r < r1; r++ {
+				convGemm(cs.w, cout, kh, k, in[((b*s.h+r)*s.w)*s.c:], s.c, s.w*s.c, w, cout, buf[(r-r0)*convRow:], cout, bias, alpha, fma)
+			}
+			for y := yLo; y < yHi; y++ {
+				y0, y1 := p.rows(y, ph, cs.h)
+				p.row(out[(b*o.h+y)*o.w*cout:], buf[(y0-r0)*convRow:], y1-y0, cs.w, o.w, pw, cout)
+			}
+			putBuf(bufp)
+		}
+	})
+	return o
+}
+
+// poolScratch is about how many floats of convolution output a convPool
+// chunk holds: 512 KiB, well inside a core's L2 cache.
+const poolScratch = 128 << 10
 
 // windowOffsets appends to offs the offsets of a window's rows×cols
 // pixels from its first, row by row, in an image whose rows are rowStride

@@ -51,3 +51,46 @@ func TestMaxWindowsKernel(t *testing.T) {
 		}
 	}
 }
+
+// TestConvPoolMatchesSeparate checks the fused convolution and pool
+// against conv2d then maxPool bit for bit: SAME and VALID pools of the
+// nets' window sizes, odd and even sizes, batches, maps small enough for
+// one chunk per image and wide enough for several.
+func TestConvPoolMatchesSeparate(t *testing.T) {
+	r := rand.New(rand.NewPCG(27, 28))
+	for _, p := range []pool{{2, 2, false}, {3, 2, true}, {3, 2, false}, {2, 2, true}} {
+		for _, sz := range [][4]int{{1, 12, 12, 3}, {3, 24, 24, 3}, {2, 23, 23, 32}, {1, 61, 1200, 3}, {1, 57, 35, 10}, {5, 9, 11, 48}} {
+			for _, fma := range []bool{false, true} {
+				s := shape4{sz[0], sz[1], sz[2], sz[3]}
+				k, cout := 2+r.IntN(2), []int{10, 28, 32, 64}[r.IntN(4)]
+				if s.h-k+1 < p.k || s.w-k+1 < p.k {
+					continue
+				}
+				in := make([]float32, s.size())
+				w := make([]float32, k*k*s.c*cout)
+				bias, alpha := make([]float32, cout), make([]float32, cout)
+				for _, x := range [][]float32{in, w, bias, alpha} {
+					for i := range x {
+						x[i] = r.Float32()*2 - 1
+					}
+				}
+				cs := shape4{s.n, s.h - k + 1, s.w - k + 1, cout}
+				conv := make([]float32, cs.size())
+				conv2d(in, s, w, k, k, cout, bias, alpha, conv, fma)
+				o, _, _ := p.out(cs)
+				want := make([]float32, o.size()+1)
+				maxPool(conv, cs, p.k, p.s, p.same, want)
+				got := make([]float32, o.size()+1)
+				got[o.size()], want[o.size()] = 7, 7
+				if g := convPool(in, s, w, k, k, cout, bias, alpha, p, got, fma); g != o {
+					t.Fatalf("%+v %v: shape %v, want %v", p, s, g, o)
+				}
+				for i := range got {
+					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+						t.Fatalf("pool %+v input %v k=%d cout=%d fma=%v: out[%d] = %v, want %v", p, s, k, cout, fma, i, got[i], want[i])
+					}
+				}
+			}
+		}
+	}
+}

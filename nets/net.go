@@ -180,6 +180,8 @@ type Net struct {
 	kind  Kind
 	arch  arch
 	model *weights.Model
+	// unfused builds every pool as an op of its own, for tests.
+	unfused bool
 	// headW and headB are the heads' 1x1 kernels and biases side by side
 	// (cin x sum of couts): the heads run as one convolution, whose
 	// columns are computed independently, so each is what it would be
@@ -448,11 +450,20 @@ func (n *Net) compile(key shape4) (p *program, err error) {
 	}
 	in := gorgonia.NewTensor(g, tensor.Float32, 4, gorgonia.WithName("input"), gorgonia.WithShape(key.n, key.h, key.w, key.c))
 	x := in
-	for _, s := range n.arch.trunk {
+	trunk := n.arch.trunk
+	for i := 0; i < len(trunk); i++ {
+		s := trunk[i]
 		if s.conv == "" {
 			x, err = gorgonia.ApplyOp(poolOp{k: s.pool, s: s.s, same: s.same, mem: mem}, x)
 		} else {
-			x, err = gorgonia.ApplyOp(convOp{kh: s.kh, kw: s.kw, cin: s.cin, cout: s.cout, prelu: true, mem: mem}, x,
+			op := convOp{kh: s.kh, kw: s.kw, cin: s.cin, cout: s.cout, prelu: true, mem: mem}
+			if i+1 < len(trunk) && trunk[i+1].conv == "" && !n.unfused {
+				// A pool after a convolution runs fused with it.
+				p := trunk[i+1]
+				op.pool = pool{k: p.pool, s: p.s, same: p.same}
+				i++
+			}
+			x, err = gorgonia.ApplyOp(op, x,
 				param(s.conv+"/weights", s.kh, s.kw, s.cin, s.cout), param(s.conv+"/biases", s.cout),
 				param(s.prelu+"/weights", s.cout))
 		}

@@ -87,13 +87,25 @@ var (
 	tensor1 = gorgonia.TensorType{Dims: 1, Of: gorgonia.Float32}
 )
 
-// convOp is a VALID stride-1 convolution with bias and optional PReLU.
+// convOp is a VALID stride-1 convolution with bias and optional PReLU,
+// and, when pool.k > 0, the max pool that follows it in the graph, fused:
+// the convolution's output then never exists whole (see convPool).
 // Inputs: x [N,H,W,Cin], kernel [KH,KW,Cin,Cout], bias [Cout] and, with
 // PReLU, alpha [Cout].
 type convOp struct {
 	kh, kw, cin, cout int
 	prelu             bool
+	pool              pool
 	mem               *arena
+}
+
+// outShape returns the op's output shape for an input of shape s.
+func (op convOp) outShape(s shape4) shape4 {
+	o := shape4{s.n, s.h - op.kh + 1, s.w - op.kw + 1, op.cout}
+	if op.pool.k > 0 {
+		o, _, _ = op.pool.out(o)
+	}
+	return o
 }
 
 func (op convOp) Arity() int {
@@ -115,10 +127,17 @@ func (op convOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
 	if err != nil {
 		return nil, err
 	}
-	if s[3] != op.cin || s[1] < op.kh || s[2] < op.kw {
+	if s[3] != op.cin || s[1] < op.kh || s[2] < op.kw || !op.poolFits(s[1], s[2]) {
 		return nil, fmt.Errorf("%v: input shape %v does not fit", op, s)
 	}
-	return tensor.Shape{s[0], s[1] - op.kh + 1, s[2] - op.kw + 1, op.cout}, nil
+	o := op.outShape(shape4{s[0], s[1], s[2], s[3]})
+	return tensor.Shape{o.n, o.h, o.w, o.c}, nil
+}
+
+// poolFits reports whether a VALID pool's window fits the convolution's
+// output of an h x w input.
+func (op convOp) poolFits(h, w int) bool {
+	return op.pool.k == 0 || op.pool.same || (h-op.kh+1 >= op.pool.k && w-op.kw+1 >= op.pool.k)
 }
 
 func (op convOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
@@ -129,7 +148,7 @@ func (op convOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%v: %w", op, err)
 	}
-	if s.c != op.cin || s.h < op.kh || s.w < op.kw {
+	if s.c != op.cin || s.h < op.kh || s.w < op.kw || !op.poolFits(s.h, s.w) {
 		return nil, fmt.Errorf("%v: input shape %v does not fit", op, s)
 	}
 	w, err := flat(vals[1])
@@ -149,8 +168,13 @@ func (op convOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
 	if len(w) != op.kh*op.kw*op.cin*op.cout || len(b) != op.cout || (op.prelu && len(alpha) != op.cout) {
 		return nil, fmt.Errorf("%v: weights do not fit", op)
 	}
-	out := op.mem.alloc(shape4{s.n, s.h - op.kh + 1, s.w - op.kw + 1, op.cout})
-	conv2d(x, s, w, op.kh, op.kw, op.cout, b, alpha, out.Float32s(), op.mem != nil && op.mem.fma)
+	out := op.mem.alloc(op.outShape(s))
+	fma := op.mem != nil && op.mem.fma
+	if op.pool.k > 0 {
+		convPool(x, s, w, op.kh, op.kw, op.cout, b, alpha, op.pool, out.Float32s(), fma)
+	} else {
+		conv2d(x, s, w, op.kh, op.kw, op.cout, b, alpha, out.Float32s(), fma)
+	}
 	return out, nil
 }
 
@@ -163,6 +187,9 @@ func (op convOp) String() string {
 	act := ""
 	if op.prelu {
 		act = "+PReLU"
+	}
+	if op.pool.k > 0 {
+		act += "+" + poolOp{k: op.pool.k, s: op.pool.s, same: op.pool.same}.String()
 	}
 	return fmt.Sprintf("Conv%dx%d(%d->%d)%s", op.kh, op.kw, op.cin, op.cout, act)
 }
