@@ -17,21 +17,11 @@ type Box [4]float32
 // it in float32: corners min/max-normalised, areas without the +1 pixel
 // convention, and 0 when either area is not positive.
 func IoU(a, b Box) float32 {
-	ay1, ay2 := min(a[0], a[2]), max(a[0], a[2])
-	ax1, ax2 := min(a[1], a[3]), max(a[1], a[3])
-	by1, by2 := min(b[0], b[2]), max(b[0], b[2])
-	bx1, bx2 := min(b[1], b[3]), max(b[1], b[3])
-	// Every product is rounded explicitly so that no architecture fuses it
-	// into the sums below: float32 results must not depend on the CPU.
-	areaA := float32(float32(ay2-ay1) * float32(ax2-ax1))
-	areaB := float32(float32(by2-by1) * float32(bx2-bx1))
-	if !(areaA > 0) || !(areaB > 0) {
-		return 0
-	}
-	ih := max(float32(min(ay2, by2)-max(ay1, by1)), 0)
-	iw := max(float32(min(ax2, bx2)-max(ax1, bx1)), 0)
-	inter := float32(ih * iw)
-	return inter / float32(float32(areaA+areaB)-inter)
+	// Every product is rounded explicitly (in normalise and iou) so that
+	// no architecture fuses it into the sums: float32 results must not
+	// depend on the CPU.
+	na, nb := normalise(a), normalise(b)
+	return na.iou(&nb)
 }
 
 // Suppress returns the indices of the boxes greedy NMS keeps, in the order
@@ -64,21 +54,51 @@ func Suppress(boxes []Box, scores []float32, iouThreshold float32, maxOut int) [
 		}
 		return cmp.Compare(sj, si)
 	})
+	// Each selected box is kept normalised with its area, so a candidate
+	// costs one intersection per selected box; the arithmetic is IoU's.
 	selected := make([]int, 0, min(n, maxOut))
+	norm := make([]normBox, 0, min(n, maxOut))
 	for _, i := range order {
+		a := normalise(boxes[i])
 		keep := true
-		for _, j := range selected {
-			if IoU(boxes[i], boxes[j]) > iouThreshold {
+		for k := range norm {
+			if a.iou(&norm[k]) > iouThreshold {
 				keep = false
 				break
 			}
 		}
 		if keep {
 			selected = append(selected, i)
+			norm = append(norm, a)
 			if len(selected) == maxOut {
 				break
 			}
 		}
 	}
 	return selected
+}
+
+// normBox is a box with its corners ordered and its area, as IoU computes
+// them.
+type normBox struct{ y1, x1, y2, x2, area float32 }
+
+func normalise(b Box) normBox {
+	n := normBox{y1: min(b[0], b[2]), y2: max(b[0], b[2]), x1: min(b[1], b[3]), x2: max(b[1], b[3])}
+	n.area = float32(float32(n.y2-n.y1) * float32(n.x2-n.x1))
+	return n
+}
+
+// iou is IoU of the boxes a and b stand for, bit for bit.
+func (a *normBox) iou(b *normBox) float32 {
+	if !(a.area > 0) || !(b.area > 0) {
+		return 0
+	}
+	ih := max(float32(min(a.y2, b.y2)-max(a.y1, b.y1)), 0)
+	iw := max(float32(min(a.x2, b.x2)-max(a.x1, b.x1)), 0)
+	inter := float32(ih * iw)
+	if inter == 0 {
+		// 0 / (positive, possibly infinite) union: skip the division.
+		return 0
+	}
+	return inter / float32(float32(a.area+b.area)-inter)
 }

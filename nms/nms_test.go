@@ -145,3 +145,38 @@ func BenchmarkSuppress(b *testing.B) {
 		Suppress(boxes, scores, 0.5, 1000)
 	}
 }
+
+// TestIoUBits checks IoU bit for bit against TensorFlow's formula written
+// out plainly, on random boxes with corners in either order, empty and
+// touching boxes.
+func TestIoUBits(t *testing.T) {
+	plain := func(a, b Box) float32 {
+		ay1, ay2 := min(a[0], a[2]), max(a[0], a[2])
+		ax1, ax2 := min(a[1], a[3]), max(a[1], a[3])
+		by1, by2 := min(b[0], b[2]), max(b[0], b[2])
+		bx1, bx2 := min(b[1], b[3]), max(b[1], b[3])
+		areaA := float32(float32(ay2-ay1) * float32(ax2-ax1))
+		areaB := float32(float32(by2-by1) * float32(bx2-bx1))
+		if !(areaA > 0) || !(areaB > 0) {
+			return 0
+		}
+		ih := max(float32(min(ay2, by2)-max(ay1, by1)), 0)
+		iw := max(float32(min(ax2, bx2)-max(ax1, bx1)), 0)
+		inter := float32(ih * iw)
+		return inter / float32(float32(areaA+areaB)-inter)
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	coord := func() float32 {
+		if r.IntN(10) == 0 {
+			return float32(r.IntN(4)) * 10 // shared and touching edges
+		}
+		return r.Float32()*60 - 10
+	}
+	for range 200000 {
+		a := Box{coord(), coord(), coord(), coord()}
+		b := Box{coord(), coord(), coord(), coord()}
+		if got, want := IoU(a, b), plain(a, b); math.Float32bits(got) != math.Float32bits(want) {
+			t.Fatalf("IoU(%v, %v) = %v, want %v", a, b, got, want)
+		}
+	}
+}
