@@ -75,6 +75,27 @@ func cropAndResize(img bgrImage, box [4]float32, size int, out []float32) {
 	wScale := float32(float32(x2n-x1n)*wm1) / den
 	y0, x0 := float32(y1n*hm1), float32(x1n*wm1)
 	stride := img.w * 3
+	// The columns' sample positions are the same on every row: compute
+	// them once.
+	type col struct {
+		l, r int // byte offsets of the left and right samples; l < 0: outside
+		fx   float32
+	}
+	var buf [64]col
+	cols := buf[:0]
+	if size > len(buf) {
+		cols = make([]col, 0, size)
+	}
+	for x := 0; x < size; x++ {
+		inX := x0 + float32(float32(x)*wScale)
+		if !(inX >= 0 && inX <= wm1) {
+			cols = append(cols, col{l: -1})
+			continue
+		}
+		l := int(math.Floor(float64(inX)))
+		r := int(math.Ceil(float64(inX)))
+		cols = append(cols, col{3 * l, 3 * r, inX - float32(l)})
+	}
 	for y := 0; y < size; y++ {
 		row := out[y*size*3 : (y+1)*size*3]
 		inY := y0 + float32(float32(y)*hScale)
@@ -85,20 +106,18 @@ func cropAndResize(img bgrImage, box [4]float32, size int, out []float32) {
 		top := int(math.Floor(float64(inY)))
 		bot := int(math.Ceil(float64(inY)))
 		fy := inY - float32(top)
-		for x := 0; x < size; x++ {
-			inX := x0 + float32(float32(x)*wScale)
-			if !(inX >= 0 && inX <= wm1) {
-				row[3*x], row[3*x+1], row[3*x+2] = 0, 0, 0
+		tp, bp := img.pix[top*stride:(top+1)*stride], img.pix[bot*stride:(bot+1)*stride]
+		for x, c := range cols {
+			px := row[3*x : 3*x+3]
+			if c.l < 0 {
+				px[0], px[1], px[2] = 0, 0, 0
 				continue
 			}
-			l := int(math.Floor(float64(inX)))
-			r := int(math.Ceil(float64(inX)))
-			fx := inX - float32(l)
-			tp, bp := img.pix[top*stride:], img.pix[bot*stride:]
-			for c := 0; c < 3; c++ {
-				t := lerp(normalised[tp[3*l+c]], normalised[tp[3*r+c]], fx)
-				b := lerp(normalised[bp[3*l+c]], normalised[bp[3*r+c]], fx)
-				row[3*x+c] = lerp(t, b, fy)
+			tl, tr, bl, br := tp[c.l:c.l+3], tp[c.r:c.r+3], bp[c.l:c.l+3], bp[c.r:c.r+3]
+			for ch := range 3 {
+				t := lerp(normalised[tl[ch]], normalised[tr[ch]], c.fx)
+				b := lerp(normalised[bl[ch]], normalised[br[ch]], c.fx)
+				px[ch] = lerp(t, b, fy)
 			}
 		}
 	}
