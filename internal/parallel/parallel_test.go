@@ -2,8 +2,10 @@ package parallel
 
 import (
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 func TestForCoversEveryIndexOnce(t *testing.T) {
@@ -28,5 +30,57 @@ func TestForCoversEveryIndexOnce(t *testing.T) {
 			}
 		}
 		runtime.GOMAXPROCS(old)
+	}
+}
+
+// TestForConcurrentAndNested runs loops from many goroutines at once, some
+// nesting a loop in each chunk: every index is still visited once and no
+// caller waits on another's work.
+func TestForConcurrentAndNested(t *testing.T) {
+	old := runtime.GOMAXPROCS(4)
+	defer runtime.GOMAXPROCS(old)
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			n := 50 + g
+			seen := make([]atomic.Int32, n*n)
+			For(n, 3, MinWork, func(lo, hi int) {
+				for i := lo; i < hi; i++ {
+					For(n, 5, MinWork, func(lo2, hi2 int) {
+						for j := lo2; j < hi2; j++ {
+							seen[i*n+j].Add(1)
+						}
+					})
+				}
+			})
+			for i := range seen {
+				if v := seen[i].Load(); v != 1 {
+					t.Errorf("goroutine %d: index %d visited %d times", g, i, v)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// TestHelpersExit checks that the helpers a loop starts are gone soon
+// after the last loop: none outlives its spin time by much.
+func TestHelpersExit(t *testing.T) {
+	old := runtime.GOMAXPROCS(4)
+	defer runtime.GOMAXPROCS(old)
+	before := runtime.NumGoroutine()
+	For(1000, 1, MinWork, func(lo, hi int) {})
+	if alive.Load() == 0 {
+		t.Fatal("no helper started for a parallel loop")
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for alive.Load() > 0 || runtime.NumGoroutine() > before {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d helpers and %d goroutines (%d before) still running", alive.Load(), runtime.NumGoroutine(), before)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
