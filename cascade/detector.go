@@ -24,8 +24,37 @@ import (
 // use by multiple goroutines; the networks keep compiled graphs for reuse.
 type Detector struct {
 	pnet, rnet, onet *nets.Net
-	// scratch recycles the per-detection buffers (*scratch).
-	scratch sync.Pool
+	// idle holds the per-detection buffers of finished detections for
+	// the next ones. Unlike a sync.Pool, which the garbage collector
+	// empties, it keeps them (at most maxIdleScratch), so detections in a
+	// steady state allocate no buffers.
+	mu   sync.Mutex
+	idle []*scratch
+}
+
+// maxIdleScratch bounds the finished detections' buffers a Detector keeps:
+// one set per concurrent detection on a few cores. A set is a few MB for
+// a 1 MP photo (its BGR pixels, one pyramid level per worker, the crops).
+const maxIdleScratch = 4
+
+func (d *Detector) getScratch() *scratch {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if n := len(d.idle); n > 0 {
+		sc := d.idle[n-1]
+		d.idle[n-1] = nil
+		d.idle = d.idle[:n-1]
+		return sc
+	}
+	return new(scratch)
+}
+
+func (d *Detector) putScratch(sc *scratch) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if len(d.idle) < maxIdleScratch {
+		d.idle = append(d.idle, sc)
+	}
 }
 
 // scratch holds the buffers one detection needs: the BGR pixels, resized
@@ -120,11 +149,8 @@ func (d *Detector) DetectStats(ctx context.Context, img image.Image, opts Option
 	if len(levels) == 0 {
 		return []Face{}, st, nil
 	}
-	sc, _ := d.scratch.Get().(*scratch)
-	if sc == nil {
-		sc = new(scratch)
-	}
-	defer d.scratch.Put(sc)
+	sc := d.getScratch()
+	defer d.putScratch(sc)
 	bgr := toBGR(img, sc.bgr)
 	sc.bgr = bgr.pix
 
