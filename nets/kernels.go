@@ -106,22 +106,6 @@ func (p pool) rows(y, ph, h int) (y0, y1 int) {
 	return max(y*p.s-ph, 0), min(y*p.s-ph+p.k, h)
 }
 
-// maxPool is TensorFlow's MaxPool (NHWC, square k×k window, stride s, SAME
-// or VALID). Padding never wins: windows take the max of real inputs only
-// (SAME pads less than a window, so every window holds one).
-func maxPool(in []float32, s shape4, k, stride int, same bool, out []float32) shape4 {
-	p := pool{k, stride, same}
-	o, ph, pw := p.out(s)
-	parallelFor(s.n*o.h, max(1, rowsPerChunk/o.w), o.size()*k*k, func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			b, y := r/o.h, r%o.h
-			y0, y1 := p.rows(y, ph, s.h)
-			p.row(out[(b*o.h+y)*o.w*s.c:], in[(b*s.h+y0)*s.w*s.c:], y1-y0, s.w, o.w, pw, s.c)
-		}
-	})
-	return o
-}
-
 // row pools one output row of ow pixels from the rows input rows starting
 // at in, each w pixels of c channels wide. Each output row is a few
 // maxWindows calls: the run of whole windows, and the edge windows SAME
@@ -142,10 +126,13 @@ func (p pool) row(dst, in []float32, rows, w, ow, pw, c int) {
 	}
 }
 
-// convPool computes maxPool(conv2d(in)) without the whole convolution
-// output: each parallel chunk computes the convolution rows its pooled
-// rows cover into a buffer small enough for the core's cache, then pools
-// them. Every value is computed as conv2d and maxPool compute it.
+// convPool computes a VALID, stride-1 convolution as conv2d does, then
+// TensorFlow's MaxPool of its output (NHWC, square window, SAME or VALID
+// padding; padding never wins: windows take the max of their real inputs,
+// and SAME pads less than a window, so every window holds one). The whole
+// convolution output never exists: each parallel chunk computes the
+// convolution rows its pooled rows cover into a buffer small enough for
+// the core's cache, then pools them.
 func convPool(in []float32, s shape4, w []float32, kh, kw, cout int, bias, alpha []float32, p pool, out []float32, fma bool) shape4 {
 	cs := shape4{s.n, s.h - kh + 1, s.w - kw + 1, cout} // the convolution's output
 	o, ph, pw := p.out(cs)

@@ -1,9 +1,12 @@
 // Package nets holds MTCNN's three networks, P-Net, R-Net and O-Net, built
 // as gorgonia graphs from converted weights.
 //
-// Every layer is a gorgonia operation (see ops.go) computing exactly what
+// The layers are gorgonia operations (see ops.go) computing exactly what
 // the reference TensorFlow graph computes: NHWC float32, VALID convolutions
-// with PReLU, TensorFlow's SAME/VALID max pooling and a channel softmax.
+// with PReLU, TensorFlow's SAME/VALID max pooling and a channel softmax. A
+// convolution and the pool after it run as one operation, and so do a
+// net's output heads, so that no large intermediate map is written and
+// read back; each value is still computed as the reference computes it.
 // A Net compiles one graph per input shape and keeps a bounded number of
 // them for reuse.
 package nets
@@ -57,20 +60,25 @@ func (k Kind) InputSize() int {
 	return 12
 }
 
-// step is one trunk layer: a convolution with PReLU, or a max pool.
+// step is one trunk layer: a convolution with PReLU and, when pool.k > 0,
+// the max pool that follows it in the reference graph. The two run as one
+// op (see convPool).
 type step struct {
-	conv, prelu string // weight names; empty conv means a pool
+	conv, prelu string // weight names
 	kh, kw      int
 	cin, cout   int
-	pool, s     int
-	same        bool
+	pool        pool
 }
 
 func convStep(net, conv, prelu string, k, cin, cout int) step {
 	return step{conv: net + "/" + conv, prelu: net + "/" + prelu, kh: k, kw: k, cin: cin, cout: cout}
 }
 
-func poolStep(k, s int, same bool) step { return step{pool: k, s: s, same: same} }
+// pooled returns s followed by a k×k max pool at stride st.
+func (s step) pooled(k, st int, same bool) step {
+	s.pool = pool{k, st, same}
+	return s
+}
 
 // head is a 1x1 output convolution; the first head of each net is the
 // face/non-face pair, followed by a softmax.
@@ -90,8 +98,7 @@ func archOf(k Kind) arch {
 	case PNet:
 		return arch{
 			trunk: []step{
-				convStep("pnet", "conv1", "PReLU1", 3, 3, 10),
-				poolStep(2, 2, false),
+				convStep("pnet", "conv1", "PReLU1", 3, 3, 10).pooled(2, 2, false),
 				convStep("pnet", "conv2", "PReLU2", 3, 10, 16),
 				convStep("pnet", "conv3", "PReLU3", 3, 16, 32),
 			},
@@ -101,10 +108,8 @@ func archOf(k Kind) arch {
 	case RNet:
 		return arch{
 			trunk: []step{
-				convStep("rnet", "conv1", "prelu1", 3, 3, 28),
-				poolStep(3, 2, true),
-				convStep("rnet", "conv2", "prelu2", 3, 28, 48),
-				poolStep(3, 2, false),
+				convStep("rnet", "conv1", "prelu1", 3, 3, 28).pooled(3, 2, true),
+				convStep("rnet", "conv2", "prelu2", 3, 28, 48).pooled(3, 2, false),
 				convStep("rnet", "conv3", "prelu3", 2, 48, 64),
 				convStep("rnet", "conv4", "prelu4", 3, 64, 128),
 			},
@@ -114,12 +119,9 @@ func archOf(k Kind) arch {
 	default:
 		return arch{
 			trunk: []step{
-				convStep("onet", "conv1", "prelu1", 3, 3, 32),
-				poolStep(3, 2, true),
-				convStep("onet", "conv2", "prelu2", 3, 32, 64),
-				poolStep(3, 2, false),
-				convStep("onet", "conv3", "prelu3", 3, 64, 64),
-				poolStep(2, 2, false),
+				convStep("onet", "conv1", "prelu1", 3, 3, 32).pooled(3, 2, true),
+				convStep("onet", "conv2", "prelu2", 3, 32, 64).pooled(3, 2, false),
+				convStep("onet", "conv3", "prelu3", 3, 64, 64).pooled(2, 2, false),
 				convStep("onet", "conv4", "prelu4", 2, 64, 128),
 				convStep("onet", "conv5", "prelu5", 3, 128, 256),
 			},
@@ -180,8 +182,6 @@ type Net struct {
 	kind  Kind
 	arch  arch
 	model *weights.Model
-	// unfused builds every pool as an op of its own, for tests.
-	unfused bool
 	// headW and headB are the heads' 1x1 kernels and biases side by side
 	// (cin x sum of couts): the heads run as one convolution, whose
 	// columns are computed independently, so each is what it would be
@@ -223,9 +223,7 @@ func New(m *weights.Model, k Kind) (*Net, error) {
 	a := archOf(k)
 	var names []string
 	for _, s := range a.trunk {
-		if s.conv != "" {
-			names = append(names, s.conv+"/weights", s.conv+"/biases", s.prelu+"/weights")
-		}
+		names = append(names, s.conv+"/weights", s.conv+"/biases", s.prelu+"/weights")
 	}
 	for _, h := range a.heads {
 		names = append(names, h.conv+"/weights", h.conv+"/biases")
@@ -450,23 +448,10 @@ func (n *Net) compile(key shape4) (p *program, err error) {
 	}
 	in := gorgonia.NewTensor(g, tensor.Float32, 4, gorgonia.WithName("input"), gorgonia.WithShape(key.n, key.h, key.w, key.c))
 	x := in
-	trunk := n.arch.trunk
-	for i := 0; i < len(trunk); i++ {
-		s := trunk[i]
-		if s.conv == "" {
-			x, err = gorgonia.ApplyOp(poolOp{k: s.pool, s: s.s, same: s.same, mem: mem}, x)
-		} else {
-			op := convOp{kh: s.kh, kw: s.kw, cin: s.cin, cout: s.cout, prelu: true, mem: mem}
-			if i+1 < len(trunk) && trunk[i+1].conv == "" && !n.unfused {
-				// A pool after a convolution runs fused with it.
-				p := trunk[i+1]
-				op.pool = pool{k: p.pool, s: p.s, same: p.same}
-				i++
-			}
-			x, err = gorgonia.ApplyOp(op, x,
-				param(s.conv+"/weights", s.kh, s.kw, s.cin, s.cout), param(s.conv+"/biases", s.cout),
-				param(s.prelu+"/weights", s.cout))
-		}
+	for _, s := range n.arch.trunk {
+		x, err = gorgonia.ApplyOp(convOp{kh: s.kh, kw: s.kw, cin: s.cin, cout: s.cout, prelu: true, pool: s.pool, mem: mem}, x,
+			param(s.conv+"/weights", s.kh, s.kw, s.cin, s.cout), param(s.conv+"/biases", s.cout),
+			param(s.prelu+"/weights", s.cout))
 		if err != nil {
 			return nil, fmt.Errorf("nets: building %v for %dx%d: %w", n.kind, key.h, key.w, err)
 		}

@@ -461,37 +461,3 @@ func TestRunIntoReuses(t *testing.T) {
 		}
 	}
 }
-
-// TestFusedPoolsMatchGraphOfLayers checks that the nets, whose pools run
-// fused with the convolution before them, give what the graph with one op
-// per layer gives, bit for bit.
-func TestFusedPoolsMatchGraphOfLayers(t *testing.T) {
-	for _, tc := range []struct {
-		k           Kind
-		batch, h, w int
-	}{{PNet, 1, 12, 12}, {PNet, 1, 101, 146}, {PNet, 1, 333, 517}, {RNet, 37, 24, 24}, {ONet, 9, 48, 48}} {
-		fused, err := New(model(t), tc.k)
-		if err != nil {
-			t.Fatal(err)
-		}
-		layers, err := New(model(t), tc.k)
-		if err != nil {
-			t.Fatal(err)
-		}
-		layers.unfused = true
-		x := randomInput(8, tc.batch*tc.h*tc.w*3)
-		for _, mode := range []Mode{Exact, FMA} {
-			a, err := fused.RunMode(x, tc.batch, tc.h, tc.w, mode)
-			if err != nil {
-				t.Fatal(err)
-			}
-			b, err := layers.RunMode(x, tc.batch, tc.h, tc.w, mode)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !slices.Equal(a.Prob, b.Prob) || !slices.Equal(a.Reg, b.Reg) || !slices.Equal(a.Landmarks, b.Landmarks) {
-				t.Errorf("%v %dx%dx%d %v: fused pools change the outputs", tc.k, tc.batch, tc.h, tc.w, mode)
-			}
-		}
-	}
-}

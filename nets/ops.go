@@ -13,9 +13,9 @@ import (
 // The MTCNN layers as gorgonia operations. Gorgonia's own Conv2d is NCHW,
 // pads pooling symmetrically (TensorFlow's SAME pads the odd pixel at the
 // bottom/right only) and has no PReLU; these ops compute exactly what the
-// frozen graph's Conv2D+BiasAdd+PReLU, MaxPool and Softmax nodes compute, in
-// NHWC, on the kernels in kernels.go. They are forward-only: inference needs
-// no gradients.
+// frozen graph's Conv2D+BiasAdd+PReLU(+MaxPool) and Softmax nodes compute,
+// in NHWC, on the kernels in kernels.go. They are forward-only: inference
+// needs no gradients.
 
 // nhwc returns a 4-d float32 tensor's data and shape.
 func nhwc(v gorgonia.Value) ([]float32, shape4, error) {
@@ -188,64 +188,14 @@ func (op convOp) String() string {
 	if op.prelu {
 		act = "+PReLU"
 	}
-	if op.pool.k > 0 {
-		act += "+" + poolOp{k: op.pool.k, s: op.pool.s, same: op.pool.same}.String()
+	if p := op.pool; p.k > 0 {
+		pad := "VALID"
+		if p.same {
+			pad = "SAME"
+		}
+		act += fmt.Sprintf("+MaxPool%dx%d/%d(%s)", p.k, p.k, p.s, pad)
 	}
 	return fmt.Sprintf("Conv%dx%d(%d->%d)%s", op.kh, op.kw, op.cin, op.cout, act)
-}
-
-// poolOp is TensorFlow's MaxPool with a k×k window and stride s.
-type poolOp struct {
-	k, s int
-	same bool
-	mem  *arena
-}
-
-func (op poolOp) Arity() int    { return 1 }
-func (op poolOp) Type() hm.Type { return hm.NewFnType(tensor4, tensor4) }
-
-func (op poolOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
-	s, err := dimsOf(in[0])
-	if err != nil {
-		return nil, err
-	}
-	if !op.same && (s[1] < op.k || s[2] < op.k) {
-		return nil, fmt.Errorf("%v: input shape %v is smaller than the window", op, s)
-	}
-	h, _ := poolOut(s[1], op.k, op.s, op.same)
-	w, _ := poolOut(s[2], op.k, op.s, op.same)
-	return tensor.Shape{s[0], h, w, s[3]}, nil
-}
-
-func (op poolOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
-	if len(vals) != 1 {
-		return nil, fmt.Errorf("%v: got %d inputs", op, len(vals))
-	}
-	x, s, err := nhwc(vals[0])
-	if err != nil {
-		return nil, fmt.Errorf("%v: %w", op, err)
-	}
-	if s.h < 1 || s.w < 1 || (!op.same && (s.h < op.k || s.w < op.k)) {
-		return nil, fmt.Errorf("%v: input shape %v is smaller than the window", op, s)
-	}
-	h, _ := poolOut(s.h, op.k, op.s, op.same)
-	w, _ := poolOut(s.w, op.k, op.s, op.same)
-	out := op.mem.alloc(shape4{s.n, h, w, s.c})
-	maxPool(x, s, op.k, op.s, op.same, out.Float32s())
-	return out, nil
-}
-
-func (op poolOp) ReturnsPtr() bool      { return false }
-func (op poolOp) CallsExtern() bool     { return false }
-func (op poolOp) OverwritesInput() int  { return -1 }
-func (op poolOp) WriteHash(h hash.Hash) { h.Write([]byte(op.String())) }
-func (op poolOp) Hashcode() uint32      { return hashOf(op) }
-func (op poolOp) String() string {
-	pad := "VALID"
-	if op.same {
-		pad = "SAME"
-	}
-	return fmt.Sprintf("MaxPool%dx%d/%d(%s)", op.k, op.k, op.s, pad)
 }
 
 // softmaxOp is a softmax over the first c channels of its input: the
