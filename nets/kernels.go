@@ -185,12 +185,17 @@ func windowOffsets(offs []int, rows, cols, rowStride, c int) []int {
 // a later value replaces the max only when it is greater. It is the
 // specification of the assembly version.
 func maxWindowsGeneric(dst, src []float32, n, c, xstep int, offs []int) {
+	maxWindowsUsing(maxIntoGeneric, dst, src, n, c, xstep, offs)
+}
+
+// maxWindowsUsing is maxWindowsGeneric with into as the elementwise max.
+func maxWindowsUsing(into func(dst, src []float32), dst, src []float32, n, c, xstep int, offs []int) {
 	for x := 0; x < n; x++ {
 		d := dst[x*c : x*c+c]
 		base := src[x*xstep:]
 		copy(d, base[offs[0]:offs[0]+c])
 		for _, o := range offs[1:] {
-			maxIntoGeneric(d, base[o:o+c])
+			into(d, base[o:o+c])
 		}
 	}
 }
