@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"image"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -60,11 +61,26 @@ func (d *Detector) putScratch(sc *scratch) {
 // scratch holds the buffers one detection needs: the BGR pixels, resized
 // pyramid levels, and a batch of crops. They are reused across calls.
 type scratch struct {
-	bgr    []uint8
-	levels [][]float32    // one resize buffer per P-Net worker
-	outs   []*nets.Output // one P-Net output per P-Net worker
-	crops  []float32
-	refine nets.Output // R-Net's, then O-Net's output
+	bgr      []uint8
+	workers  []*levelWorker // one per concurrent pyramid level
+	perLevel []candidates   // each level's candidates after its NMS
+	errs     []error
+	all      candidates // stage 1's candidates, all levels
+	a, b     candidates // the stages' results and kept candidates
+	sel, idx []int
+	nms      nms.Suppressor
+	faces    []Face // O-Net's faces before the last NMS
+	crops    []float32
+	refine   nets.Output // R-Net's, then O-Net's output
+}
+
+// levelWorker holds what one goroutine running pyramid levels reuses.
+type levelWorker struct {
+	resize resizeBuffers
+	out    nets.Output
+	raw    candidates // the level's candidates before NMS
+	sel    []int
+	nms    nms.Suppressor
 }
 
 // New returns a Detector for the given weights.
@@ -110,16 +126,23 @@ type candidates struct {
 	regs   [][4]float32
 }
 
-func (c *candidates) gather(idx []int) candidates {
-	out := candidates{
-		boxes:  make([]nms.Box, len(idx)),
-		scores: make([]float32, len(idx)),
-		regs:   make([][4]float32, len(idx)),
+func (c *candidates) reset() {
+	c.boxes, c.scores, c.regs = c.boxes[:0], c.scores[:0], c.regs[:0]
+}
+
+func (c *candidates) add(b nms.Box, score float32, reg [4]float32) {
+	c.boxes = append(c.boxes, b)
+	c.scores = append(c.scores, score)
+	c.regs = append(c.regs, reg)
+}
+
+// gatherInto sets dst to c's candidates idx, in that order. dst must not
+// be c.
+func (c *candidates) gatherInto(dst *candidates, idx []int) {
+	dst.reset()
+	for _, i := range idx {
+		dst.add(c.boxes[i], c.scores[i], c.regs[i])
 	}
-	for k, i := range idx {
-		out.boxes[k], out.scores[k], out.regs[k] = c.boxes[i], c.scores[i], c.regs[i]
-	}
-	return out
 }
 
 // Detect finds the faces in img. The result is in the reference graph's
@@ -157,16 +180,22 @@ func (d *Detector) DetectStats(ctx context.Context, img image.Image, opts Option
 	t0 := time.Now()
 	mode := opts.mode()
 	c, err := d.stage1(ctx, bgr, levels, opts.Thresholds[0], mode, sc)
-	st.Stage[0], st.Candidates[0] = time.Since(t0), len(c.boxes)
-	if err != nil || len(c.boxes) == 0 {
+	st.Stage[0] = time.Since(t0)
+	if err != nil {
 		return []Face{}, st, err
+	}
+	if st.Candidates[0] = len(c.boxes); len(c.boxes) == 0 {
+		return []Face{}, st, nil
 	}
 
 	t0 = time.Now()
 	c, err = d.stage2(ctx, bgr, c, opts.Thresholds[1], mode, sc)
-	st.Stage[1], st.Candidates[1] = time.Since(t0), len(c.boxes)
-	if err != nil || len(c.boxes) == 0 {
+	st.Stage[1] = time.Since(t0)
+	if err != nil {
 		return []Face{}, st, err
+	}
+	if st.Candidates[1] = len(c.boxes); len(c.boxes) == 0 {
+		return []Face{}, st, nil
 	}
 
 	t0 = time.Now()
@@ -206,17 +235,19 @@ func pyramid(h, w int, o Options) ([]level, error) {
 	return out, nil
 }
 
-func (d *Detector) stage1(ctx context.Context, img bgrImage, levels []level, threshold float32, mode nets.Mode, sc *scratch) (candidates, error) {
+func (d *Detector) stage1(ctx context.Context, img bgrImage, levels []level, threshold float32, mode nets.Mode, sc *scratch) (*candidates, error) {
 	// Levels are independent until their candidates are concatenated in
 	// level order, so they run concurrently, largest first, each worker
-	// with a resize buffer of its own; the result is the same as in order.
+	// with buffers of its own; the result is the same as in order.
 	workers := min(runtime.GOMAXPROCS(0), len(levels))
-	for len(sc.levels) < workers {
-		sc.levels = append(sc.levels, nil)
-		sc.outs = append(sc.outs, new(nets.Output))
+	for len(sc.workers) < workers {
+		sc.workers = append(sc.workers, new(levelWorker))
 	}
-	perLevel := make([]candidates, len(levels))
-	errs := make([]error, len(levels))
+	for len(sc.perLevel) < len(levels) {
+		sc.perLevel = append(sc.perLevel, candidates{})
+	}
+	sc.errs = append(sc.errs[:0], make([]error, len(levels))...)
+	perLevel, errs := sc.perLevel[:len(levels)], sc.errs
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for w := range workers {
@@ -232,54 +263,59 @@ func (d *Detector) stage1(ctx context.Context, img bgrImage, levels []level, thr
 					errs[i] = fmt.Errorf("cascade: %w", err)
 					return
 				}
-				perLevel[i], sc.levels[w], errs[i] = d.level(img, levels[i], threshold, mode, sc.levels[w], sc.outs[w])
+				errs[i] = d.level(img, levels[i], threshold, mode, sc.workers[w], &perLevel[i])
 			}
 		}()
 	}
 	wg.Wait()
-	var all candidates
+	all := &sc.all
+	all.reset()
 	for i := range levels {
 		if errs[i] != nil {
-			return candidates{}, errs[i]
+			return nil, errs[i]
 		}
 		all.boxes = append(all.boxes, perLevel[i].boxes...)
 		all.scores = append(all.scores, perLevel[i].scores...)
 		all.regs = append(all.regs, perLevel[i].regs...)
 	}
-	all = all.gather(nms.Suppress(all.boxes, all.scores, 0.7, 1000))
-	for i := range all.boxes {
-		all.boxes[i] = square(regress(all.boxes[i], all.regs[i]))
+	sc.sel = sc.nms.Suppress(sc.sel, all.boxes, all.scores, 0.7, 1000)
+	c := &sc.a
+	all.gatherInto(c, sc.sel)
+	for i := range c.boxes {
+		c.boxes[i] = square(regress(c.boxes[i], c.regs[i]))
 	}
-	return all, nil
+	return c, nil
 }
 
-// level runs P-Net on one pyramid level and returns the candidates that
-// survive its threshold and the per-level NMS, and the resize buffer.
-func (d *Detector) level(img bgrImage, l level, threshold float32, mode nets.Mode, buf []float32, out *nets.Output) (candidates, []float32, error) {
-	buf = resizeBilinear(img, l.h, l.w, buf)
+// level runs P-Net on one pyramid level and sets res to the candidates
+// that survive its threshold and the per-level NMS.
+func (d *Detector) level(img bgrImage, l level, threshold float32, mode nets.Mode, w *levelWorker, res *candidates) error {
+	buf := resizeBilinear(img, l.h, l.w, &w.resize)
+	out := &w.out
 	if err := d.pnet.RunInto(out, buf, 1, l.h, l.w, mode); err != nil {
-		return candidates{}, buf, fmt.Errorf("cascade: P-Net at %dx%d: %w", l.w, l.h, err)
+		return fmt.Errorf("cascade: P-Net at %dx%d: %w", l.w, l.h, err)
 	}
-	var c candidates
+	c := &w.raw
+	c.reset()
 	for r := 0; r < out.H; r++ {
 		for col := 0; col < out.W; col++ {
 			i := r*out.W + col
 			if !(out.Prob[i] > threshold) {
 				continue
 			}
-			c.boxes = append(c.boxes, nms.Box{
+			c.add(nms.Box{
 				float32(2*r+1) / l.scale, float32(2*col+1) / l.scale,
 				float32(2*r+12) / l.scale, float32(2*col+12) / l.scale,
-			})
-			c.scores = append(c.scores, out.Prob[i])
-			c.regs = append(c.regs, [4]float32(out.Reg[4*i:4*i+4]))
+			}, out.Prob[i], [4]float32(out.Reg[4*i:4*i+4]))
 		}
 	}
-	return c.gather(nms.Suppress(c.boxes, c.scores, 0.5, 1000)), buf, nil
+	w.sel = w.nms.Suppress(w.sel, c.boxes, c.scores, 0.5, 1000)
+	c.gatherInto(res, w.sel)
+	return nil
 }
 
 // refine runs R-Net or O-Net on 'size'-pixel crops of every candidate box.
-func refine(ctx context.Context, net *nets.Net, img bgrImage, c candidates, mode nets.Mode, sc *scratch) (*nets.Output, error) {
+func refine(ctx context.Context, net *nets.Net, img bgrImage, c *candidates, mode nets.Mode, sc *scratch) (*nets.Output, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("cascade: %w", err)
 	}
@@ -299,43 +335,49 @@ func refine(ctx context.Context, net *nets.Net, img bgrImage, c candidates, mode
 	return out, nil
 }
 
-// keep returns the candidates scoring strictly above threshold, with the
-// net's scores and regressions, and the indices kept.
-func keep(c candidates, out *nets.Output, threshold float32) (candidates, []int) {
-	var k candidates
-	var idx []int
+// keep sets k to the candidates of c scoring strictly above threshold,
+// with the net's scores and regressions, and returns the indices kept,
+// appended to idx[:0].
+func keep(c *candidates, out *nets.Output, threshold float32, k *candidates, idx []int) []int {
+	k.reset()
+	idx = idx[:0]
 	for i := range c.boxes {
 		if out.Prob[i] > threshold {
-			k.boxes = append(k.boxes, c.boxes[i])
-			k.scores = append(k.scores, out.Prob[i])
-			k.regs = append(k.regs, [4]float32(out.Reg[4*i:4*i+4]))
+			k.add(c.boxes[i], out.Prob[i], [4]float32(out.Reg[4*i:4*i+4]))
 			idx = append(idx, i)
 		}
 	}
-	return k, idx
+	return idx
 }
 
-func (d *Detector) stage2(ctx context.Context, img bgrImage, c candidates, threshold float32, mode nets.Mode, sc *scratch) (candidates, error) {
+func (d *Detector) stage2(ctx context.Context, img bgrImage, c *candidates, threshold float32, mode nets.Mode, sc *scratch) (*candidates, error) {
 	out, err := refine(ctx, d.rnet, img, c, mode, sc)
 	if err != nil {
-		return candidates{}, err
+		return nil, err
 	}
-	k, _ := keep(c, out, threshold)
-	k = k.gather(nms.Suppress(k.boxes, k.scores, 0.7, 1000))
-	for i := range k.boxes {
-		k.boxes[i] = square(regress(k.boxes[i], k.regs[i]))
+	// c is sc.a, stage 1's result: keep copies what survives into sc.b,
+	// and the NMS's selection goes back into sc.a.
+	k := &sc.b
+	sc.idx = keep(c, out, threshold, k, sc.idx)
+	sc.sel = sc.nms.Suppress(sc.sel, k.boxes, k.scores, 0.7, 1000)
+	res := &sc.a
+	k.gatherInto(res, sc.sel)
+	for i := range res.boxes {
+		res.boxes[i] = square(regress(res.boxes[i], res.regs[i]))
 	}
-	return k, nil
+	return res, nil
 }
 
-func (d *Detector) stage3(ctx context.Context, img bgrImage, c candidates, threshold float32, mode nets.Mode, sc *scratch) ([]Face, error) {
+func (d *Detector) stage3(ctx context.Context, img bgrImage, c *candidates, threshold float32, mode nets.Mode, sc *scratch) ([]Face, error) {
 	out, err := refine(ctx, d.onet, img, c, mode, sc)
 	if err != nil {
 		return nil, err
 	}
-	k, idx := keep(c, out, threshold)
-	faces := make([]Face, len(k.boxes))
-	for j, i := range idx {
+	k := &sc.b
+	sc.idx = keep(c, out, threshold, k, sc.idx)
+	faces := slices.Grow(sc.faces[:0], len(k.boxes))[:len(k.boxes)]
+	sc.faces = faces
+	for j, i := range sc.idx {
 		b := k.boxes[j]
 		// Landmarks come from the box before regression: p = corner + size*lm.
 		h, w := float32(b[2]-b[0]), float32(b[3]-b[1])
@@ -349,9 +391,9 @@ func (d *Detector) stage3(ctx context.Context, img bgrImage, c candidates, thres
 		k.boxes[j] = regress(b, k.regs[j])
 		faces[j].Score = k.scores[j]
 	}
-	sel := nms.Suppress(k.boxes, k.scores, 0.6, 1000)
-	res := make([]Face, len(sel))
-	for n, j := range sel {
+	sc.sel = sc.nms.Suppress(sc.sel, k.boxes, k.scores, 0.6, 1000)
+	res := make([]Face, len(sc.sel))
+	for n, j := range sc.sel {
 		b := k.boxes[j]
 		res[n] = Face{Box: [4]float32{b[1], b[0], b[3], b[2]}, Score: faces[j].Score, Landmarks: faces[j].Landmarks}
 	}

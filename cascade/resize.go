@@ -2,6 +2,7 @@ package cascade
 
 import (
 	"math"
+	"slices"
 
 	"github.com/mtcnn-go/mtcnn/internal/parallel"
 )
@@ -15,9 +16,10 @@ type lerpWeights struct {
 // legacyWeights computes TensorFlow 1.x resize_bilinear's weights along one
 // axis (align_corners=false, no half-pixel centres): in = out * (in/out),
 // lower = floor(in), upper = min(ceil(in), in-1), lerp = in - floor(in).
-func legacyWeights(outSize, inSize int) []lerpWeights {
+// They are appended to ws[:0].
+func legacyWeights(ws []lerpWeights, outSize, inSize int) []lerpWeights {
 	scale := float32(inSize) / float32(outSize)
-	ws := make([]lerpWeights, outSize)
+	ws = slices.Grow(ws[:0], outSize)[:outSize]
 	for i := range ws {
 		// Rounded explicitly: in - f below must not fuse with this product.
 		in := float32(float32(i) * scale)
@@ -35,12 +37,21 @@ func legacyWeights(outSize, inSize int) []lerpWeights {
 // kernels compute it (the explicit conversion forbids a fused multiply-add).
 func lerp(a, b, t float32) float32 { return a + float32((b-a)*t) }
 
+// resizeBuffers are what resizeBilinear reuses from call to call: the
+// output and the weights of both axes.
+type resizeBuffers struct {
+	out    []float32
+	ys, xs []lerpWeights
+}
+
 // resizeBilinear resizes the normalised image to h x w with TensorFlow 1.x
-// resize_bilinear semantics and returns it as NHWC float32 (batch of one).
-func resizeBilinear(img bgrImage, h, w int, out []float32) []float32 {
-	out = grow(out, h*w*3)
-	ys := legacyWeights(h, img.h)
-	xs := legacyWeights(w, img.w)
+// resize_bilinear semantics and returns it as NHWC float32 (batch of one),
+// in b.out.
+func resizeBilinear(img bgrImage, h, w int, b *resizeBuffers) []float32 {
+	b.out = grow(b.out, h*w*3)
+	b.ys = legacyWeights(b.ys, h, img.h)
+	b.xs = legacyWeights(b.xs, w, img.w)
+	out, ys, xs := b.out, b.ys, b.xs
 	stride := img.w * 3
 	parallel.For(h, 16, h*w*3*4, func(lo, hi int) {
 		for y := lo; y < hi; y++ {

@@ -31,14 +31,31 @@ func IoU(a, b Box) float32 {
 // maxOut indices are returned; maxOut <= 0 returns none. scores must have
 // one entry per box; extra entries on either side are ignored.
 func Suppress(boxes []Box, scores []float32, iouThreshold float32, maxOut int) []int {
+	var s Suppressor
+	return s.Suppress(nil, boxes, scores, iouThreshold, maxOut)
+}
+
+// A Suppressor runs Suppress with working memory it keeps between calls,
+// so repeated suppressions allocate nothing once it has grown. The zero
+// value is ready to use. A Suppressor is not safe for concurrent use.
+type Suppressor struct {
+	order []int
+	norm  []normBox
+}
+
+// Suppress is the package's Suppress, appending the selected indices to
+// dst[:0] (which may be nil) and returning it.
+func (s *Suppressor) Suppress(dst []int, boxes []Box, scores []float32, iouThreshold float32, maxOut int) []int {
+	dst = dst[:0]
 	n := min(len(boxes), len(scores))
 	if n == 0 || maxOut <= 0 {
-		return nil
+		return dst
 	}
-	order := make([]int, n)
-	for i := range order {
-		order[i] = i
+	order := s.order[:0]
+	for i := range n {
+		order = append(order, i)
 	}
+	s.order = order
 	// A stable sort keeps equal scores in index order. NaN scores sort
 	// last, so they cannot take precedence over real ones.
 	slices.SortStableFunc(order, func(i, j int) int {
@@ -56,8 +73,7 @@ func Suppress(boxes []Box, scores []float32, iouThreshold float32, maxOut int) [
 	})
 	// Each selected box is kept normalised with its area, so a candidate
 	// costs one intersection per selected box; the arithmetic is IoU's.
-	selected := make([]int, 0, min(n, maxOut))
-	norm := make([]normBox, 0, min(n, maxOut))
+	norm := s.norm[:0]
 	for _, i := range order {
 		a := normalise(boxes[i])
 		keep := true
@@ -68,14 +84,15 @@ func Suppress(boxes []Box, scores []float32, iouThreshold float32, maxOut int) [
 			}
 		}
 		if keep {
-			selected = append(selected, i)
+			dst = append(dst, i)
 			norm = append(norm, a)
-			if len(selected) == maxOut {
+			if len(dst) == maxOut {
 				break
 			}
 		}
 	}
-	return selected
+	s.norm = norm
+	return dst
 }
 
 // normBox is a box with its corners ordered and its area, as IoU computes

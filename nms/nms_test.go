@@ -180,3 +180,33 @@ func TestIoUBits(t *testing.T) {
 		}
 	}
 }
+
+// TestSuppressorReuse checks that one Suppressor reused across inputs of
+// growing and shrinking size gives Suppress's results, and allocates
+// nothing once grown.
+func TestSuppressorReuse(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	var s Suppressor
+	var dst []int
+	gen := func(n int) ([]Box, []float32) {
+		boxes := make([]Box, n)
+		scores := make([]float32, n)
+		for i := range boxes {
+			y, x := r.Float32()*100, r.Float32()*100
+			boxes[i] = Box{y, x, y + 5 + r.Float32()*30, x + 5 + r.Float32()*30}
+			scores[i] = float32(r.IntN(8)) / 8
+		}
+		return boxes, scores
+	}
+	for _, n := range []int{50, 5, 200, 0, 120} {
+		boxes, scores := gen(n)
+		dst = s.Suppress(dst, boxes, scores, 0.5, 1000)
+		if want := Suppress(boxes, scores, 0.5, 1000); !slices.Equal(dst, want) {
+			t.Fatalf("n=%d: got %v, want %v", n, dst, want)
+		}
+	}
+	boxes, scores := gen(150)
+	if a := testing.AllocsPerRun(20, func() { dst = s.Suppress(dst, boxes, scores, 0.5, 1000) }); a != 0 {
+		t.Errorf("a grown Suppressor allocates %v times per call", a)
+	}
+}
