@@ -42,6 +42,39 @@ func conv2d(in []float32, s shape4, w []float32, kh, kw, cout int, bias, alpha, 
 	return o
 }
 
+// convHeads computes conv2d's convolution followed by a 1x1 convolution
+// (kernel hw [cout x hc], bias hb, no activation) of its output, without
+// the first convolution's output: each output row, or each chunk of images
+// when the kernel covers the whole input, goes through a buffer the size
+// of one row, still in cache when the 1x1 convolution reads it. Every
+// value is computed as the two conv2d calls compute it.
+func convHeads(in []float32, s shape4, w []float32, kh, kw, cout int, bias, alpha, hw, hb []float32, hc int, out []float32, fma bool) shape4 {
+	o := shape4{s.n, s.h - kh + 1, s.w - kw + 1, hc}
+	out = out[:o.size()]
+	k := kw * s.c
+	if o.h == 1 && o.w == 1 {
+		k *= kh
+		parallelFor(s.n, 64, s.n*(cout*k+hc*cout), func(lo, hi int) {
+			bp := getBuf((hi - lo) * cout)
+			convGemm(hi-lo, cout, 1, k, in[lo*k:], k, 0, w, cout, *bp, cout, bias, alpha, fma)
+			convGemm(hi-lo, hc, 1, cout, *bp, cout, 0, hw, hc, out[lo*hc:hi*hc], hc, hb, nil, fma)
+			putBuf(bp)
+		})
+		return o
+	}
+	rowWork := o.w * (cout*k*kh + hc*cout)
+	parallelFor(s.n*o.h, max(1, rowsPerChunk/o.w), s.n*o.h*rowWork, func(lo, hi int) {
+		bp := getBuf(o.w * cout)
+		for r := lo; r < hi; r++ {
+			b, y := r/o.h, r%o.h
+			convGemm(o.w, cout, kh, k, in[((b*s.h+y)*s.w)*s.c:], s.c, s.w*s.c, w, cout, *bp, cout, bias, alpha, fma)
+			convGemm(o.w, hc, 1, cout, *bp, cout, 0, hw, hc, out[r*o.w*hc:(r+1)*o.w*hc], hc, hb, nil, fma)
+		}
+		putBuf(bp)
+	})
+	return o
+}
+
 // rowsPerChunk is about how many output pixels one parallel chunk covers:
 // enough to amortise scheduling, few enough to balance two or more cores.
 const rowsPerChunk = 256

@@ -121,3 +121,49 @@ func TestConvPoolMatchesSeparate(t *testing.T) {
 		}
 	}
 }
+
+// TestConvHeadsMatchesSeparate checks the convolution fused with the 1x1
+// heads against conv2d twice, bit for bit: maps of several rows, a batch
+// of 1x1 outputs (the fully connected case), both modes.
+func TestConvHeadsMatchesSeparate(t *testing.T) {
+	r := rand.New(rand.NewPCG(29, 30))
+	for _, tc := range []struct {
+		s            shape4
+		k, cout, hcs int
+	}{
+		{shape4{1, 30, 41, 16}, 3, 32, 6},
+		{shape4{1, 12, 12, 16}, 3, 32, 6},
+		{shape4{70, 3, 3, 64}, 3, 128, 6},
+		{shape4{9, 3, 3, 128}, 3, 256, 16},
+		{shape4{2, 5, 7, 10}, 2, 20, 3},
+	} {
+		for _, fma := range []bool{false, true} {
+			s, k, cout, hc := tc.s, tc.k, tc.cout, tc.hcs
+			fill := func(n int) []float32 {
+				x := make([]float32, n)
+				for i := range x {
+					x[i] = r.Float32()*2 - 1
+				}
+				return x
+			}
+			in, w, bias, alpha := fill(s.size()), fill(k*k*s.c*cout), fill(cout), fill(cout)
+			hw, hb := fill(cout*hc), fill(hc)
+			cs := shape4{s.n, s.h - k + 1, s.w - k + 1, cout}
+			mid := make([]float32, cs.size())
+			conv2d(in, s, w, k, k, cout, bias, alpha, mid, fma)
+			os := shape4{cs.n, cs.h, cs.w, hc}
+			want := make([]float32, os.size()+1)
+			conv2d(mid, cs, hw, 1, 1, hc, hb, nil, want, fma)
+			got := make([]float32, os.size()+1)
+			got[os.size()], want[os.size()] = 5, 5
+			if g := convHeads(in, s, w, k, k, cout, bias, alpha, hw, hb, hc, got, fma); g != os {
+				t.Fatalf("%+v: shape %v, want %v", tc, g, os)
+			}
+			for i := range got {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("%+v fma=%v: out[%d] = %v, want %v", tc, fma, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}

@@ -448,25 +448,28 @@ func (n *Net) compile(key shape4) (p *program, err error) {
 	}
 	in := gorgonia.NewTensor(g, tensor.Float32, 4, gorgonia.WithName("input"), gorgonia.WithShape(key.n, key.h, key.w, key.c))
 	x := in
-	for _, s := range n.arch.trunk {
-		x, err = gorgonia.ApplyOp(convOp{kh: s.kh, kw: s.kw, cin: s.cin, cout: s.cout, prelu: true, pool: s.pool, mem: mem}, x,
-			param(s.conv+"/weights", s.kh, s.kw, s.cin, s.cout), param(s.conv+"/biases", s.cout),
-			param(s.prelu+"/weights", s.cout))
-		if err != nil {
+	// The last convolution runs with the heads fused: its output only
+	// ever feeds them.
+	hc := len(n.headB)
+	trunk := n.arch.trunk
+	for i, s := range trunk {
+		op := convOp{kh: s.kh, kw: s.kw, cin: s.cin, cout: s.cout, prelu: true, pool: s.pool, mem: mem}
+		in := []*gorgonia.Node{x, param(s.conv+"/weights", s.kh, s.kw, s.cin, s.cout), param(s.conv+"/biases", s.cout),
+			param(s.prelu+"/weights", s.cout)}
+		if i == len(trunk)-1 {
+			op.heads = hc
+			in = append(in,
+				gorgonia.NewTensor(g, tensor.Float32, 4, gorgonia.WithName("heads/weights"), gorgonia.WithShape(1, 1, n.arch.cin, hc),
+					gorgonia.WithValue(tensor.New(tensor.WithShape(1, 1, n.arch.cin, hc), tensor.WithBacking(n.headW)))),
+				gorgonia.NewTensor(g, tensor.Float32, 1, gorgonia.WithName("heads/biases"), gorgonia.WithShape(hc),
+					gorgonia.WithValue(tensor.New(tensor.WithShape(hc), tensor.WithBacking(n.headB)))))
+		}
+		if x, err = gorgonia.ApplyOp(op, in...); err != nil {
 			return nil, fmt.Errorf("nets: building %v for %dx%d: %w", n.kind, key.h, key.w, err)
 		}
 	}
-	// The heads, side by side in one convolution, and the softmax over
-	// the first head's two channels.
-	hc := len(n.headB)
-	heads, err := gorgonia.ApplyOp(convOp{kh: 1, kw: 1, cin: n.arch.cin, cout: hc, mem: mem}, x,
-		gorgonia.NewTensor(g, tensor.Float32, 4, gorgonia.WithName("heads/weights"), gorgonia.WithShape(1, 1, n.arch.cin, hc),
-			gorgonia.WithValue(tensor.New(tensor.WithShape(1, 1, n.arch.cin, hc), tensor.WithBacking(n.headW)))),
-		gorgonia.NewTensor(g, tensor.Float32, 1, gorgonia.WithName("heads/biases"), gorgonia.WithShape(hc),
-			gorgonia.WithValue(tensor.New(tensor.WithShape(hc), tensor.WithBacking(n.headB)))))
-	if err != nil {
-		return nil, fmt.Errorf("nets: building %v heads: %w", n.kind, err)
-	}
+	heads := x
+	// The softmax over the first head's two channels.
 	prob, err := gorgonia.ApplyOp(softmaxOp{c: n.arch.heads[0].cout, mem: mem}, heads)
 	if err != nil {
 		return nil, fmt.Errorf("nets: building %v softmax: %w", n.kind, err)

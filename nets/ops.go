@@ -96,7 +96,12 @@ type convOp struct {
 	kh, kw, cin, cout int
 	prelu             bool
 	pool              pool
-	mem               *arena
+	// heads, when not 0, is the channel count of a 1x1 convolution (the
+	// nets' output heads) run on this one's output, fused: two more inputs,
+	// its kernel [1,1,Cout,heads] and bias [heads], and this op's own
+	// output never exists whole (see convHeads). No pool then.
+	heads int
+	mem   *arena
 }
 
 // outShape returns the op's output shape for an input of shape s.
@@ -105,21 +110,28 @@ func (op convOp) outShape(s shape4) shape4 {
 	if op.pool.k > 0 {
 		o, _, _ = op.pool.out(o)
 	}
+	if op.heads > 0 {
+		o.c = op.heads
+	}
 	return o
 }
 
-func (op convOp) Arity() int {
+// inputs lists the types of the op's inputs.
+func (op convOp) inputs() []hm.Type {
+	in := []hm.Type{tensor4, tensor4, tensor1}
 	if op.prelu {
-		return 4
+		in = append(in, tensor1)
 	}
-	return 3
+	if op.heads > 0 {
+		in = append(in, tensor4, tensor1)
+	}
+	return in
 }
 
+func (op convOp) Arity() int { return len(op.inputs()) }
+
 func (op convOp) Type() hm.Type {
-	if op.prelu {
-		return hm.NewFnType(tensor4, tensor4, tensor1, tensor1, tensor4)
-	}
-	return hm.NewFnType(tensor4, tensor4, tensor1, tensor4)
+	return hm.NewFnType(append(op.inputs(), tensor4)...)
 }
 
 func (op convOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
@@ -159,20 +171,37 @@ func (op convOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
 	if err != nil {
 		return nil, err
 	}
+	next := 3
 	var alpha []float32
 	if op.prelu {
-		if alpha, err = flat(vals[3]); err != nil {
+		if alpha, err = flat(vals[next]); err != nil {
 			return nil, err
 		}
+		next++
 	}
 	if len(w) != op.kh*op.kw*op.cin*op.cout || len(b) != op.cout || (op.prelu && len(alpha) != op.cout) {
 		return nil, fmt.Errorf("%v: weights do not fit", op)
 	}
+	var hw, hb []float32
+	if op.heads > 0 {
+		if hw, err = flat(vals[next]); err != nil {
+			return nil, err
+		}
+		if hb, err = flat(vals[next+1]); err != nil {
+			return nil, err
+		}
+		if len(hw) != op.cout*op.heads || len(hb) != op.heads {
+			return nil, fmt.Errorf("%v: head weights do not fit", op)
+		}
+	}
 	out := op.mem.alloc(op.outShape(s))
 	fma := op.mem != nil && op.mem.fma
-	if op.pool.k > 0 {
+	switch {
+	case op.heads > 0:
+		convHeads(x, s, w, op.kh, op.kw, op.cout, b, alpha, hw, hb, op.heads, out.Float32s(), fma)
+	case op.pool.k > 0:
 		convPool(x, s, w, op.kh, op.kw, op.cout, b, alpha, op.pool, out.Float32s(), fma)
-	} else {
+	default:
 		conv2d(x, s, w, op.kh, op.kw, op.cout, b, alpha, out.Float32s(), fma)
 	}
 	return out, nil
@@ -194,6 +223,9 @@ func (op convOp) String() string {
 			pad = "SAME"
 		}
 		act += fmt.Sprintf("+MaxPool%dx%d/%d(%s)", p.k, p.k, p.s, pad)
+	}
+	if op.heads > 0 {
+		act += fmt.Sprintf("+Conv1x1(%d->%d)", op.cout, op.heads)
 	}
 	return fmt.Sprintf("Conv%dx%d(%d->%d)%s", op.kh, op.kw, op.cin, op.cout, act)
 }
