@@ -85,9 +85,10 @@ func BenchmarkPNetPyramid(b *testing.B) {
 	net := newNet(b, nets.PNet)
 	levels := Pyramid(SolvayH, SolvayW, 20, Factor)
 	x := randomInput(levels[0][0] * levels[0][1] * 3)
+	var out nets.Output
 	var flops float64
 	for _, l := range levels {
-		if _, err := net.Run(x[:l[0]*l[1]*3], 1, l[0], l[1]); err != nil {
+		if err := net.RunInto(&out, x[:l[0]*l[1]*3], 1, l[0], l[1], nets.Exact); err != nil {
 			b.Fatal(err)
 		}
 		flops += float64(FLOPs(nets.PNet, l[0], l[1]))
@@ -96,7 +97,7 @@ func BenchmarkPNetPyramid(b *testing.B) {
 	b.ResetTimer()
 	for b.Loop() {
 		for _, l := range levels {
-			if _, err := net.Run(x[:l[0]*l[1]*3], 1, l[0], l[1]); err != nil {
+			if err := net.RunInto(&out, x[:l[0]*l[1]*3], 1, l[0], l[1], nets.Exact); err != nil {
 				b.Fatal(err)
 			}
 		}
