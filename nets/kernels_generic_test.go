@@ -14,15 +14,7 @@ import (
 // zeros.
 func TestBiasPReLUKernel(t *testing.T) {
 	r := rand.New(rand.NewPCG(23, 24))
-	val := func() float32 {
-		switch r.IntN(6) {
-		case 0:
-			return 0
-		case 1:
-			return float32(math.Copysign(0, -1))
-		}
-		return r.Float32()*4 - 2
-	}
+	val := func() float32 { return edgeValue(r, false) }
 	for c := 1; c <= 70; c++ {
 		for _, pixels := range []int{1, 2, 5} {
 			x := make([]float32, pixels*c+1) // one extra element after the last run
@@ -50,15 +42,7 @@ func TestBiasPReLUKernel(t *testing.T) {
 // of both signs and zeros.
 func TestMaxIntoKernel(t *testing.T) {
 	r := rand.New(rand.NewPCG(21, 22))
-	val := func() float32 {
-		switch r.IntN(6) {
-		case 0:
-			return 0
-		case 1:
-			return float32(math.Copysign(0, -1))
-		}
-		return r.Float32()*4 - 2
-	}
+	val := func() float32 { return edgeValue(r, false) }
 	for c := 1; c <= 70; c++ {
 		{
 			dst := make([]float32, c+1)
