@@ -278,13 +278,20 @@ func (d *Detector) stage1(ctx context.Context, img bgrImage, levels []level, thr
 		all.scores = append(all.scores, perLevel[i].scores...)
 		all.regs = append(all.regs, perLevel[i].regs...)
 	}
-	sc.sel = sc.nms.Suppress(sc.sel, all.boxes, all.scores, 0.7, 1000)
-	c := &sc.a
-	all.gatherInto(c, sc.sel)
-	for i := range c.boxes {
-		c.boxes[i] = square(regress(c.boxes[i], c.regs[i]))
+	return sc.nextBoxes(all), nil
+}
+
+// nextBoxes ends stages 1 and 2 as the graph does: NMS at IoU 0.7 over c,
+// then each kept box regressed and squared. The result is in sc.a, which c
+// must not be.
+func (sc *scratch) nextBoxes(c *candidates) *candidates {
+	sc.sel = sc.nms.Suppress(sc.sel, c.boxes, c.scores, 0.7, 1000)
+	res := &sc.a
+	c.gatherInto(res, sc.sel)
+	for i := range res.boxes {
+		res.boxes[i] = square(regress(res.boxes[i], res.regs[i]))
 	}
-	return c, nil
+	return res
 }
 
 // level runs P-Net on one pyramid level and sets res to the candidates
@@ -356,16 +363,10 @@ func (d *Detector) stage2(ctx context.Context, img bgrImage, c *candidates, thre
 		return nil, err
 	}
 	// c is sc.a, stage 1's result: keep copies what survives into sc.b,
-	// and the NMS's selection goes back into sc.a.
+	// and nextBoxes writes the NMS's selection back into sc.a.
 	k := &sc.b
 	sc.idx = keep(c, out, threshold, k, sc.idx)
-	sc.sel = sc.nms.Suppress(sc.sel, k.boxes, k.scores, 0.7, 1000)
-	res := &sc.a
-	k.gatherInto(res, sc.sel)
-	for i := range res.boxes {
-		res.boxes[i] = square(regress(res.boxes[i], res.regs[i]))
-	}
-	return res, nil
+	return sc.nextBoxes(k), nil
 }
 
 func (d *Detector) stage3(ctx context.Context, img bgrImage, c *candidates, threshold float32, mode nets.Mode, sc *scratch) ([]Face, error) {
