@@ -210,3 +210,22 @@ func TestSuppressorReuse(t *testing.T) {
 		t.Errorf("a grown Suppressor allocates %v times per call", a)
 	}
 }
+
+// A Suppressor keeps its working memory between calls: in a loop over
+// frames, suppression allocates nothing once it has grown.
+func ExampleSuppressor() {
+	var s Suppressor
+	var keep []int
+	frames := [][]Box{
+		{{0, 0, 10, 10}, {1, 1, 11, 11}, {20, 20, 30, 30}},
+		{{0, 0, 10, 10}, {0, 20, 10, 30}},
+	}
+	scores := [][]float32{{0.9, 0.8, 0.7}, {0.6, 0.95}}
+	for i, boxes := range frames {
+		keep = s.Suppress(keep, boxes, scores[i], 0.5, 10)
+		fmt.Println(keep)
+	}
+	// Output:
+	// [0 2]
+	// [1 0]
+}
