@@ -24,8 +24,8 @@ type Options struct {
 	// zeros means 0.6, 0.7, 0.7.
 	Thresholds [3]float32
 	// FMA lets the networks fuse each multiply and add into one rounding
-	// where the CPU has fused multiply-add (amd64 with FMA3; elsewhere it
-	// has no effect; see nets.FMAAvailable). Detection then runs faster
+	// where there are fused multiply-add kernels (amd64 with FMA3, and
+	// arm64; elsewhere it has no effect; see nets.FMAAvailable). Detection then runs faster
 	// and its results move off the reference's by rounding only: on the
 	// reference images by at most 0.0032 px and 2e-6 in score, with the
 	// same faces. A face whose score sits that close to a threshold may

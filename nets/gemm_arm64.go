@@ -2,6 +2,8 @@
 
 package nets
 
+//go:generate go run gen_arm64.go
+
 // gemmKernel names the kernel in use, for benchmarks and reports. Advanced
 // SIMD is part of every arm64 CPU Go runs on, so there is no fallback.
 const gemmKernel = "neon"
@@ -26,13 +28,55 @@ func gemmNEONx2(m, k int, a *float32, lda int, b *float32, ldb int, c *float32, 
 //go:noescape
 func gemmNEONx1(m, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int)
 
+// gemmNEONx16FMA and the others are the kernels above with each multiply
+// and add fused into one rounding (FMLA, FMADDS), for Mode FMA; see
+// gemm_fma_arm64.s, which gen_arm64.go writes from gemm_arm64.s.
+//
+//go:noescape
+func gemmNEONx16FMA(m, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int)
+
+//go:noescape
+func gemmNEONx8FMA(m, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int)
+
+//go:noescape
+func gemmNEONx4FMA(m, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int)
+
+//go:noescape
+func gemmNEONx2FMA(m, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int)
+
+//go:noescape
+func gemmNEONx1FMA(m, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int)
+
+// hasFMA reports that FMA kernels exist here: Advanced SIMD always has
+// FMLA.
+const hasFMA = true
+
+// neonKernel is one block width's kernel.
+type neonKernel func(m, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int)
+
+var (
+	exactKernels = [5]neonKernel{gemmNEONx16, gemmNEONx8, gemmNEONx4, gemmNEONx2, gemmNEONx1}
+	fmaKernels   = [5]neonKernel{gemmNEONx16FMA, gemmNEONx8FMA, gemmNEONx4FMA, gemmNEONx2FMA, gemmNEONx1FMA}
+)
+
 // gemm is the matrix kernel every convolution runs on; see gemmGeneric,
 // whose results the NEON kernels reproduce bit for bit: they vectorise
 // across columns, so every C element still sums its products in order,
 // with a separate multiply and add (FMUL then FADD, never the fused FMLA).
 func gemm(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+	gemmWith(&exactKernels, m, n, k, a, lda, b, ldb, c, ldc)
+}
+
+// gemmFMA is gemm with fused multiply-adds; see gemmSegGenericFMA, whose
+// results it reproduces bit for bit (one segment).
+func gemmFMA(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+	gemmWith(&fmaKernels, m, n, k, a, lda, b, ldb, c, ldc)
+}
+
+// gemmWith runs the kernels of block widths 16, 8, 4, 2 and 1 over C's
+// columns.
+func gemmWith(ks *[5]neonKernel, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
 	if m == 0 || n == 0 || k == 0 {
-		gemmGeneric(m, n, k, a, lda, b, ldb, c, ldc)
 		return
 	}
 	// The kernels index without bounds checks: check the extents here.
@@ -41,22 +85,13 @@ func gemm(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, 
 	_ = c[(m-1)*ldc+n-1]
 	j := 0
 	for ; j+16 <= n; j += 16 {
-		gemmNEONx16(m, k, &a[0], lda, &b[j], ldb, &c[j], ldc)
+		ks[0](m, k, &a[0], lda, &b[j], ldb, &c[j], ldc)
 	}
-	if j+8 <= n {
-		gemmNEONx8(m, k, &a[0], lda, &b[j], ldb, &c[j], ldc)
-		j += 8
-	}
-	if j+4 <= n {
-		gemmNEONx4(m, k, &a[0], lda, &b[j], ldb, &c[j], ldc)
-		j += 4
-	}
-	if j+2 <= n {
-		gemmNEONx2(m, k, &a[0], lda, &b[j], ldb, &c[j], ldc)
-		j += 2
-	}
-	if j < n {
-		gemmNEONx1(m, k, &a[0], lda, &b[j], ldb, &c[j], ldc)
+	for i, width := range []int{8, 4, 2, 1} {
+		if j+width <= n {
+			ks[i+1](m, k, &a[0], lda, &b[j], ldb, &c[j], ldc)
+			j += width
+		}
 	}
 }
 

@@ -16,3 +16,13 @@ func maxInto(dst, src []float32) { maxIntoGeneric(dst, src) }
 
 // gemmKernel names the kernel in use, for benchmarks and reports.
 const gemmKernel = "generic (4x4 blocked)"
+
+// hasFMA reports whether FMA kernels exist here: none, so Mode FMA runs
+// exact and gemmFMA is never called.
+const hasFMA = false
+
+// gemmFMA is gemm with fused multiply-adds: the specification itself, for
+// the build; with hasFMA false nothing calls it.
+func gemmFMA(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+	gemmSegGenericFMA(m, n, 1, k, a, lda, 0, b, ldb, c, ldc)
+}

@@ -1,10 +1,14 @@
 package nets
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 	"math/big"
 	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"testing"
 )
 
@@ -136,6 +140,29 @@ func TestConvGemmRespectsBounds(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestGeneratedARM64KernelsUpToDate checks that gemm_fma_arm64.s is what
+// gen_arm64.go writes from gemm_arm64.s; it runs on every host.
+func TestGeneratedARM64KernelsUpToDate(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the generator")
+	}
+	out := filepath.Join(t.TempDir(), "k.s")
+	if b, err := exec.Command("go", "run", "gen_arm64.go", "-o", out).CombinedOutput(); err != nil {
+		t.Skipf("cannot run the generator: %v\n%s", err, b)
+	}
+	want, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile("gemm_fma_arm64.s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Error("gemm_fma_arm64.s is stale: run go generate ./nets")
 	}
 }
 

@@ -138,11 +138,13 @@ const (
 	// Exact rounds every product before adding it, in the reference's
 	// order: the reference's outputs, bit for bit, on every platform.
 	Exact Mode = iota
-	// FMA fuses each multiply and add into one rounding where the CPU has
-	// fused multiply-add kernels (amd64 with FMA3; elsewhere it runs as
-	// Exact). It is faster, and its outputs differ from Exact's by
-	// rounding only: by a few 1e-7 on the nets' probabilities and
-	// regressions (see TestFMAModeClose).
+	// FMA fuses each multiply and add into one rounding where there are
+	// fused multiply-add kernels (amd64 with FMA3, and arm64; elsewhere
+	// it runs as Exact). It is faster, and its outputs differ from
+	// Exact's by rounding only: by a few 1e-7 on the nets' probabilities
+	// and regressions (see TestFMAModeClose). Both platforms compute the
+	// same specification (gemmSegGenericFMA), so they give each other's
+	// bits.
 	FMA
 )
 

@@ -185,8 +185,9 @@ func detectArgs(gs []golden, imgPath func(golden) string) []string {
 }
 
 // hostFaces detects on the goldens in-process, with this platform's
-// kernels, for the cross-platform comparison.
-func hostFaces(t *testing.T, gs []golden) [][]cascade.Face {
+// kernels (fused multiply-add ones with fma), for the cross-platform
+// comparison.
+func hostFaces(t *testing.T, gs []golden, fma bool) [][]cascade.Face {
 	t.Helper()
 	det, err := cascade.NewDefault()
 	if err != nil {
@@ -198,7 +199,9 @@ func hostFaces(t *testing.T, gs []golden) [][]cascade.Face {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if out[i], err = det.Detect(context.Background(), img, g.ref.Options()); err != nil {
+		opts := g.ref.Options()
+		opts.FMA = fma
+		if out[i], err = det.Detect(context.Background(), img, opts); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -206,14 +209,15 @@ func hostFaces(t *testing.T, gs []golden) [][]cascade.Face {
 }
 
 // checkResults compares detect -json output with the references and with
-// the host's detections, and logs the largest differences.
-func checkResults(t *testing.T, label string, out []byte, gs []golden, wantImage func(golden) string) {
+// the host's detections, and logs the largest differences. With fma, the
+// output is of "detect -fma" and the host detects with FMA too.
+func checkResults(t *testing.T, label string, out []byte, gs []golden, wantImage func(golden) string, fma bool) {
 	t.Helper()
 	res := parseLines(t, out)
 	if len(res) != len(gs) {
 		t.Fatalf("%s: got %d JSON lines, want %d:\n%s", label, len(res), len(gs), out)
 	}
-	host := hostFaces(t, gs)
+	host := hostFaces(t, gs, fma)
 	for i, g := range gs {
 		r := res[i]
 		if r.Image != wantImage(g) || r.Width != g.ref.Width || r.Height != g.ref.Height {
@@ -228,7 +232,8 @@ func checkResults(t *testing.T, label string, out []byte, gs []golden, wantImage
 			t.Errorf("%s %s vs host: %s", label, g.name, e)
 		}
 		// Every kernel and every cascade step rounds as float32 does with
-		// no fused operations, so every platform gives the host's bits.
+		// no fused operations (or, with fma, with the fused ones of the
+		// same specification), so every platform gives the host's bits.
 		if dh.MaxPixel != 0 || dh.MaxScore != 0 {
 			t.Errorf("%s %s differs from the host: %.3g px, %.3g score (want bit-identical)", label, g.name, dh.MaxPixel, dh.MaxScore)
 		}

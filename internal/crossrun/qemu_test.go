@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mtcnn-go/mtcnn/nets"
 )
 
 // emulated lists the targets run under qemu user emulation, with the
@@ -18,10 +20,11 @@ var emulated = []struct {
 	qemu    []string
 	machine elf.Machine
 	platfrm string // as "mtcnn version" prints it
+	fma     bool   // has FMA kernels: -fma is checked against the host's FMA too
 }{
-	{"linux/arm64", []string{"qemu-aarch64-static", "qemu-aarch64"}, elf.EM_AARCH64, "linux/arm64"},
-	{"linux/arm/v7", []string{"qemu-arm-static", "qemu-arm"}, elf.EM_ARM, "linux/arm"},
-	{"linux/riscv64", []string{"qemu-riscv64-static", "qemu-riscv64"}, elf.EM_RISCV, "linux/riscv64"},
+	{"linux/arm64", []string{"qemu-aarch64-static", "qemu-aarch64"}, elf.EM_AARCH64, "linux/arm64", true},
+	{"linux/arm/v7", []string{"qemu-arm-static", "qemu-arm"}, elf.EM_ARM, "linux/arm", false},
+	{"linux/riscv64", []string{"qemu-riscv64-static", "qemu-riscv64"}, elf.EM_RISCV, "linux/riscv64", false},
 }
 
 // TestEmulated builds the linux/arm64, linux/arm (GOARM=7) and
@@ -68,7 +71,12 @@ func TestEmulated(t *testing.T) {
 			hostPath := func(g golden) string { return g.path }
 			out, took := run(detectArgs(gs, hostPath)...)
 			t.Logf("%s under %s: detect on %d images in %s", e.target, qemu, len(gs), took.Round(time.Millisecond))
-			checkResults(t, e.target, []byte(out), gs, hostPath)
+			checkResults(t, e.target, []byte(out), gs, hostPath, false)
+			if e.fma && nets.FMAAvailable() {
+				out, took = run(append([]string{"detect", "-fma"}, detectArgs(gs, hostPath)[1:]...)...)
+				t.Logf("%s -fma: detect on %d images in %s", e.target, len(gs), took.Round(time.Millisecond))
+				checkResults(t, e.target+" -fma", []byte(out), gs, hostPath, true)
+			}
 		})
 	}
 }

@@ -76,7 +76,7 @@ func TestWASIDetect(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("detect: exit %d\nstderr: %s", code, stderr)
 	}
-	checkResults(t, "wasip1/wasm", []byte(out), gs, guest)
+	checkResults(t, "wasip1/wasm", []byte(out), gs, guest, false)
 
 	// The mount is read-only and nothing else of the host is reachable.
 	_, stderr, code = runWASI(t, ctx, r, mod, dir, "detect", "-json", gs[0].path)
