@@ -143,26 +143,32 @@ func TestConvGemmRespectsBounds(t *testing.T) {
 	}
 }
 
-// TestGeneratedARM64KernelsUpToDate checks that gemm_fma_arm64.s is what
-// gen_arm64.go writes from gemm_arm64.s; it runs on every host.
-func TestGeneratedARM64KernelsUpToDate(t *testing.T) {
+// TestGeneratedKernelsUpToDate checks that the generated assembly files
+// are what their generators write (gen_amd64.go from its template,
+// gen_arm64.go from gemm_arm64.s); it runs on every host.
+func TestGeneratedKernelsUpToDate(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs the generator")
+		t.Skip("runs the generators")
 	}
-	out := filepath.Join(t.TempDir(), "k.s")
-	if b, err := exec.Command("go", "run", "gen_arm64.go", "-o", out).CombinedOutput(); err != nil {
-		t.Skipf("cannot run the generator: %v\n%s", err, b)
-	}
-	want, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := os.ReadFile("gemm_fma_arm64.s")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Error("gemm_fma_arm64.s is stale: run go generate ./nets")
+	for _, tc := range []struct{ generator, file string }{
+		{"gen_amd64.go", "gemm_kernels_amd64.s"},
+		{"gen_arm64.go", "gemm_fma_arm64.s"},
+	} {
+		out := filepath.Join(t.TempDir(), "k.s")
+		if b, err := exec.Command("go", "run", tc.generator, "-o", out).CombinedOutput(); err != nil {
+			t.Skipf("cannot run %s: %v\n%s", tc.generator, err, b)
+		}
+		want, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := os.ReadFile(tc.file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s is stale: run go generate ./nets", tc.file)
+		}
 	}
 }
 
