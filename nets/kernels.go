@@ -244,12 +244,34 @@ func maxIntoGeneric(dst, src []float32) {
 	}
 }
 
+// softmax2 is softmax's loop for cells [lo, hi) of two channels (the
+// face/non-face pair), written out: the same operations in the same order.
+func softmax2(x []float32, cx int, y []float32, lo, hi int) {
+	for i := lo; i < hi; i++ {
+		x0, x1 := x[i*cx], x[i*cx+1]
+		m := max(x0, x1)
+		e0, e1 := float32(1), float32(1)
+		if x0 != m {
+			e0 = float32(math.Exp(float64(x0 - m)))
+		}
+		if x1 != m {
+			e1 = float32(math.Exp(float64(x1 - m)))
+		}
+		inv := 1 / (e0 + e1)
+		y[2*i], y[2*i+1] = e0*inv, e1*inv
+	}
+}
+
 // softmax writes to y, c values per cell, the softmax of the first c of
 // every cx values of x, as TensorFlow's Softmax computes it: exp(x - max),
 // times the reciprocal of the sum. Cells run in parallel.
 func softmax(x []float32, cx int, y []float32, c int) {
 	cells := len(x) / cx
 	parallelFor(cells, 1024, cells*c*16, func(lo, hi int) {
+		if c == 2 {
+			softmax2(x, cx, y, lo, hi)
+			return
+		}
 		for i := lo; i < hi; i++ {
 			v := x[i*cx : i*cx+c]
 			d := y[i*c : i*c+c]

@@ -180,3 +180,34 @@ func edgeValue(r *rand.Rand, special bool) float32 {
 	}
 	return r.Float32()*4 - 2
 }
+
+// TestSoftmax2 checks the two-channel softmax against the general loop bit
+// for bit, with ties, zeros of both signs, NaNs and values far apart.
+func TestSoftmax2(t *testing.T) {
+	r := rand.New(rand.NewPCG(31, 32))
+	const cells, cx = 5000, 6
+	x := make([]float32, cells*cx)
+	for i := range x {
+		x[i] = edgeValue(r, true) * float32(1+r.IntN(60))
+	}
+	got, want := make([]float32, cells*2), make([]float32, cells*2)
+	softmax2(x, cx, got, 0, cells)
+	for i := 0; i < cells; i++ {
+		v := x[i*cx : i*cx+2]
+		m := max(v[0], v[1])
+		var sum float32
+		for j, t := range v {
+			e := float32(math.Exp(float64(t - m)))
+			want[2*i+j] = e
+			sum += e
+		}
+		inv := 1 / sum
+		want[2*i] *= inv
+		want[2*i+1] *= inv
+	}
+	for i := range got {
+		if math.Float32bits(got[i]) != math.Float32bits(want[i]) && !(got[i] != got[i] && want[i] != want[i]) {
+			t.Fatalf("cell %d (%v, %v): out[%d] = %v, want %v", i/2, x[i/2*cx], x[i/2*cx+1], i, got[i], want[i])
+		}
+	}
+}
