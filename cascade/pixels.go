@@ -3,6 +3,8 @@ package cascade
 import (
 	"image"
 	"image/color"
+
+	"github.com/mtcnn-go/mtcnn/internal/parallel"
 )
 
 // bgrImage holds an image's pixels as the reference reads them: 8-bit
@@ -31,49 +33,62 @@ func toBGR(img image.Image, buf []uint8) bgrImage {
 		out.pix = make([]uint8, n)
 	}
 	dst := out.pix
+	// rows converts rows [lo, hi) of the standard library's image types,
+	// whose pixels may be read concurrently; they run in parallel.
+	var rows func(lo, hi int)
 	switch m := img.(type) {
 	case *image.YCbCr:
-		for y := 0; y < out.h; y++ {
-			row := dst[y*out.w*3:]
-			for x := 0; x < out.w; x++ {
-				yi := m.YOffset(r.Min.X+x, r.Min.Y+y)
-				ci := m.COffset(r.Min.X+x, r.Min.Y+y)
-				cr, cg, cb := color.YCbCrToRGB(m.Y[yi], m.Cb[ci], m.Cr[ci])
-				row[3*x], row[3*x+1], row[3*x+2] = cb, cg, cr
+		rows = func(lo, hi int) {
+			for y := lo; y < hi; y++ {
+				row := dst[y*out.w*3:]
+				for x := 0; x < out.w; x++ {
+					yi := m.YOffset(r.Min.X+x, r.Min.Y+y)
+					ci := m.COffset(r.Min.X+x, r.Min.Y+y)
+					cr, cg, cb := color.YCbCrToRGB(m.Y[yi], m.Cb[ci], m.Cr[ci])
+					row[3*x], row[3*x+1], row[3*x+2] = cb, cg, cr
+				}
 			}
 		}
 	case *image.NRGBA:
-		for y := 0; y < out.h; y++ {
-			src := m.Pix[m.PixOffset(r.Min.X, r.Min.Y+y):]
-			row := dst[y*out.w*3:]
-			for x := 0; x < out.w; x++ {
-				row[3*x], row[3*x+1], row[3*x+2] = src[4*x+2], src[4*x+1], src[4*x]
+		rows = func(lo, hi int) {
+			for y := lo; y < hi; y++ {
+				src := m.Pix[m.PixOffset(r.Min.X, r.Min.Y+y):]
+				row := dst[y*out.w*3:]
+				for x := 0; x < out.w; x++ {
+					row[3*x], row[3*x+1], row[3*x+2] = src[4*x+2], src[4*x+1], src[4*x]
+				}
 			}
 		}
 	case *image.Gray:
-		for y := 0; y < out.h; y++ {
-			src := m.Pix[m.PixOffset(r.Min.X, r.Min.Y+y):]
-			row := dst[y*out.w*3:]
-			for x := 0; x < out.w; x++ {
-				v := src[x]
-				row[3*x], row[3*x+1], row[3*x+2] = v, v, v
+		rows = func(lo, hi int) {
+			for y := lo; y < hi; y++ {
+				src := m.Pix[m.PixOffset(r.Min.X, r.Min.Y+y):]
+				row := dst[y*out.w*3:]
+				for x := 0; x < out.w; x++ {
+					v := src[x]
+					row[3*x], row[3*x+1], row[3*x+2] = v, v, v
+				}
 			}
 		}
 	case *image.RGBA:
-		for y := 0; y < out.h; y++ {
-			src := m.Pix[m.PixOffset(r.Min.X, r.Min.Y+y):]
-			row := dst[y*out.w*3:]
-			for x := 0; x < out.w; x++ {
-				p := src[4*x : 4*x+4]
-				if p[3] == 0xff {
-					row[3*x], row[3*x+1], row[3*x+2] = p[2], p[1], p[0]
-					continue
+		rows = func(lo, hi int) {
+			for y := lo; y < hi; y++ {
+				src := m.Pix[m.PixOffset(r.Min.X, r.Min.Y+y):]
+				row := dst[y*out.w*3:]
+				for x := 0; x < out.w; x++ {
+					p := src[4*x : 4*x+4]
+					if p[3] == 0xff {
+						row[3*x], row[3*x+1], row[3*x+2] = p[2], p[1], p[0]
+						continue
+					}
+					c := color.NRGBAModel.Convert(color.RGBA{p[0], p[1], p[2], p[3]}).(color.NRGBA)
+					row[3*x], row[3*x+1], row[3*x+2] = c.B, c.G, c.R
 				}
-				c := color.NRGBAModel.Convert(color.RGBA{p[0], p[1], p[2], p[3]}).(color.NRGBA)
-				row[3*x], row[3*x+1], row[3*x+2] = c.B, c.G, c.R
 			}
 		}
 	default:
+		// Any other image.Image: read in order on this goroutine, as its
+		// At may not be safe for concurrent use.
 		for y := 0; y < out.h; y++ {
 			row := dst[y*out.w*3:]
 			for x := 0; x < out.w; x++ {
@@ -81,7 +96,9 @@ func toBGR(img image.Image, buf []uint8) bgrImage {
 				row[3*x], row[3*x+1], row[3*x+2] = c.B, c.G, c.R
 			}
 		}
+		return out
 	}
+	parallel.For(out.h, 16, out.w*out.h*4, rows)
 	return out
 }
 
