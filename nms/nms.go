@@ -5,6 +5,7 @@ package nms
 
 import (
 	"cmp"
+	"math"
 	"slices"
 )
 
@@ -41,6 +42,87 @@ func Suppress(boxes []Box, scores []float32, iouThreshold float32, maxOut int) [
 type Suppressor struct {
 	order []int
 	norm  []normBox
+	all   []normBox
+	cells [gridSide * gridSide][]int32
+}
+
+// gridMin is the number of boxes from which Suppress indexes the selected
+// boxes in a grid; gridSide is the grid's cells per side.
+const (
+	gridMin  = 64
+	gridSide = 32
+)
+
+// suppressGrid is Suppress's loop for a threshold >= 0, where only boxes
+// that overlap can suppress each other (IoU > threshold >= 0 needs a
+// positive intersection): each selected box is listed in the grid cells
+// its corners' span covers, and a candidate is compared with the boxes of
+// the cells its own span covers, which include every box it overlaps.
+func (s *Suppressor) suppressGrid(dst []int, boxes []Box, order []int, iouThreshold float32, maxOut int) []int {
+	all := s.all[:0]
+	lo, hi := [2]float32{float32(math.Inf(1)), float32(math.Inf(1))}, [2]float32{float32(math.Inf(-1)), float32(math.Inf(-1))}
+	for _, b := range boxes[:len(order)] {
+		n := normalise(b)
+		all = append(all, n)
+		if n.area > 0 {
+			lo[0], lo[1] = min(lo[0], n.y1), min(lo[1], n.x1)
+			hi[0], hi[1] = max(hi[0], n.y2), max(hi[1], n.x2)
+		}
+	}
+	s.all = all
+	for i := range s.cells {
+		s.cells[i] = s.cells[i][:0]
+	}
+	// cell maps a coordinate on axis d to its cell, clamping what lies
+	// outside [lo, hi] (infinities included) to the edge cells.
+	cell := func(v float32, d int) int {
+		span := float64(hi[d]) - float64(lo[d])
+		if !(float64(v) > float64(lo[d])) || !(span > 0) || math.IsInf(span, 0) {
+			return 0
+		}
+		c := (float64(v) - float64(lo[d])) / span * gridSide
+		if !(c < gridSide-1) {
+			return gridSide - 1
+		}
+		return int(c)
+	}
+	norm := s.norm[:0]
+	for _, i := range order {
+		a := &all[i]
+		keep := true
+		var y0, y1, x0, x1 int
+		if a.area > 0 {
+			y0, y1, x0, x1 = cell(a.y1, 0), cell(a.y2, 0), cell(a.x1, 1), cell(a.x2, 1)
+		cells:
+			for cy := y0; cy <= y1; cy++ {
+				for _, k := range s.cells[cy*gridSide+x0 : cy*gridSide+x1+1] {
+					for _, j := range k {
+						if a.iou(&norm[j]) > iouThreshold {
+							keep = false
+							break cells
+						}
+					}
+				}
+			}
+		}
+		if !keep {
+			continue
+		}
+		dst = append(dst, i)
+		if a.area > 0 {
+			for cy := y0; cy <= y1; cy++ {
+				for cx := x0; cx <= x1; cx++ {
+					s.cells[cy*gridSide+cx] = append(s.cells[cy*gridSide+cx], int32(len(norm)))
+				}
+			}
+		}
+		norm = append(norm, *a)
+		if len(dst) == maxOut {
+			break
+		}
+	}
+	s.norm = norm
+	return dst
 }
 
 // Suppress is the package's Suppress, appending the selected indices to
@@ -71,6 +153,9 @@ func (s *Suppressor) Suppress(dst []int, boxes []Box, scores []float32, iouThres
 		}
 		return cmp.Compare(sj, si)
 	})
+	if iouThreshold >= 0 && n >= gridMin {
+		return s.suppressGrid(dst, boxes, order, iouThreshold, maxOut)
+	}
 	// Each selected box is kept normalised with its area, so a candidate
 	// costs one intersection per selected box; the arithmetic is IoU's.
 	norm := s.norm[:0]

@@ -229,3 +229,86 @@ func ExampleSuppressor() {
 	// [0 2]
 	// [1 0]
 }
+
+// TestSuppressLargeRandom checks Suppress against the textbook algorithm
+// on inputs large enough for the grid index: clustered and scattered
+// boxes of very different sizes, corners in either order, empty, NaN and
+// infinite boxes, NaN scores, and thresholds of 0, negative and NaN (where
+// the grid must not be used).
+func TestSuppressLargeRandom(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	nan, inf := float32(math.NaN()), float32(math.Inf(1))
+	for trial := 0; trial < 300; trial++ {
+		n := 64 + r.IntN(400)
+		boxes := make([]Box, n)
+		scores := make([]float32, n)
+		spread := float32([]int{50, 500, 5000}[r.IntN(3)])
+		for i := range boxes {
+			y, x := r.Float32()*spread-spread/4, r.Float32()*spread
+			h, w := 1+r.Float32()*float32([]int{5, 40, 400}[r.IntN(3)]), 1+r.Float32()*60
+			boxes[i] = Box{y, x, y + h, x + w}
+			switch r.IntN(40) {
+			case 0:
+				boxes[i] = Box{y + h, x + w, y, x} // corners swapped
+			case 1:
+				boxes[i][2] = boxes[i][0] // empty
+			case 2:
+				boxes[i][r.IntN(4)] = nan
+			case 3:
+				boxes[i][2] = inf
+			case 4:
+				boxes[i][1] = -inf
+			}
+			scores[i] = float32(r.IntN(50)) / 50
+			if r.IntN(100) == 0 {
+				scores[i] = nan
+			}
+		}
+		iou := []float32{0, 0.3, 0.5, 0.7, 1, -0.1, nan}[r.IntN(7)]
+		maxOut := 1 + r.IntN(n+1)
+		got := Suppress(boxes, scores, iou, maxOut)
+		want := naiveSuppressNaN(boxes, scores, iou, maxOut)
+		if !slices.Equal(got, want) {
+			t.Fatalf("trial %d (n=%d, iou=%v): got %v, want %v", trial, n, iou, got, want)
+		}
+	}
+}
+
+// naiveSuppressNaN is naiveSuppress with NaN scores taken last, in index
+// order, as Suppress orders them.
+func naiveSuppressNaN(boxes []Box, scores []float32, iou float32, maxOut int) []int {
+	alive := make([]bool, len(boxes))
+	for i := range alive {
+		alive[i] = true
+	}
+	better := func(i, j int) bool { // i goes before j
+		si, sj := scores[i], scores[j]
+		switch {
+		case si != si:
+			return false
+		case sj != sj:
+			return true
+		}
+		return si > sj
+	}
+	var out []int
+	for len(out) < maxOut {
+		best := -1
+		for i := range boxes {
+			if alive[i] && (best < 0 || better(i, best)) {
+				best = i
+			}
+		}
+		if best < 0 {
+			break
+		}
+		out = append(out, best)
+		alive[best] = false
+		for i := range boxes {
+			if alive[i] && IoU(boxes[best], boxes[i]) > iou {
+				alive[i] = false
+			}
+		}
+	}
+	return out
+}
