@@ -71,17 +71,28 @@ func TestSuppress(t *testing.T) {
 }
 
 // naiveSuppress is the textbook algorithm: repeatedly take the best
-// remaining box (lowest index among equals) and drop its overlaps.
+// remaining box (lowest index among equals, NaN scores last) and drop its
+// overlaps.
 func naiveSuppress(boxes []Box, scores []float32, iou float32, maxOut int) []int {
 	alive := make([]bool, len(boxes))
 	for i := range alive {
 		alive[i] = true
 	}
+	better := func(i, j int) bool { // i goes before j
+		si, sj := scores[i], scores[j]
+		switch {
+		case si != si:
+			return false
+		case sj != sj:
+			return true
+		}
+		return si > sj
+	}
 	var out []int
 	for len(out) < maxOut {
 		best := -1
 		for i := range boxes {
-			if alive[i] && (best < 0 || scores[i] > scores[best]) {
+			if alive[i] && (best < 0 || better(i, best)) {
 				best = i
 			}
 		}
@@ -267,48 +278,9 @@ func TestSuppressLargeRandom(t *testing.T) {
 		iou := []float32{0, 0.3, 0.5, 0.7, 1, -0.1, nan}[r.IntN(7)]
 		maxOut := 1 + r.IntN(n+1)
 		got := Suppress(boxes, scores, iou, maxOut)
-		want := naiveSuppressNaN(boxes, scores, iou, maxOut)
+		want := naiveSuppress(boxes, scores, iou, maxOut)
 		if !slices.Equal(got, want) {
 			t.Fatalf("trial %d (n=%d, iou=%v): got %v, want %v", trial, n, iou, got, want)
 		}
 	}
-}
-
-// naiveSuppressNaN is naiveSuppress with NaN scores taken last, in index
-// order, as Suppress orders them.
-func naiveSuppressNaN(boxes []Box, scores []float32, iou float32, maxOut int) []int {
-	alive := make([]bool, len(boxes))
-	for i := range alive {
-		alive[i] = true
-	}
-	better := func(i, j int) bool { // i goes before j
-		si, sj := scores[i], scores[j]
-		switch {
-		case si != si:
-			return false
-		case sj != sj:
-			return true
-		}
-		return si > sj
-	}
-	var out []int
-	for len(out) < maxOut {
-		best := -1
-		for i := range boxes {
-			if alive[i] && (best < 0 || better(i, best)) {
-				best = i
-			}
-		}
-		if best < 0 {
-			break
-		}
-		out = append(out, best)
-		alive[best] = false
-		for i := range boxes {
-			if alive[i] && IoU(boxes[best], boxes[i]) > iou {
-				alive[i] = false
-			}
-		}
-	}
-	return out
 }
