@@ -1,6 +1,9 @@
 package nets
 
-import "math"
+import (
+	"math"
+	"runtime"
+)
 
 // shape4 is an NHWC tensor shape.
 type shape4 struct{ n, h, w, c int }
@@ -172,8 +175,13 @@ func convPool(in []float32, s shape4, w []float32, kh, kw, cout int, bias, alpha
 	k := kw * s.c
 	convRow := cs.w * cout
 	// Pooled rows per chunk: their convolution rows fill about
-	// poolScratch floats, or a whole image when it is smaller.
+	// poolScratch floats, or a whole image when it is smaller; and, for a
+	// batch too small to spread over the cores, at most an eighth of a
+	// core's share of the rows, so the cores end together.
 	per := max(1, min(o.h, (poolScratch/convRow-p.k)/p.s+1))
+	if procs := runtime.GOMAXPROCS(0); s.n < 8*procs {
+		per = max(1, min(per, o.h*s.n/(8*procs)))
+	}
 	chunks := (o.h + per - 1) / per
 	work := s.n * cs.h * convRow * k * kh
 	parallelFor(s.n*chunks, 1, work, func(lo, hi int) {
