@@ -126,3 +126,28 @@ func maxInto(dst, src []float32) {
 	_ = src[len(dst)-1]
 	maxIntoNEON(&dst[0], &src[0], len(dst))
 }
+
+// maxWindows is the pooling of n windows; see maxWindowsGeneric. It runs
+// the NEON maxInto over each window's pixels in order, which gives the
+// same bits.
+func maxWindows(dst, src []float32, n, c, xstep int, offs []int) {
+	for x := 0; x < n; x++ {
+		d := dst[x*c : x*c+c]
+		base := src[x*xstep:]
+		copy(d, base[offs[0]:offs[0]+c])
+		for _, o := range offs[1:] {
+			maxInto(d, base[o:o+c])
+		}
+	}
+}
+
+// maxIntoGeneric sets dst[i] = max(dst[i], src[i]); it is the
+// specification of the assembly version.
+func maxIntoGeneric(dst, src []float32) {
+	src = src[:len(dst)]
+	for i, v := range src {
+		if v > dst[i] {
+			dst[i] = v
+		}
+	}
+}

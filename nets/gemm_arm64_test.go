@@ -2,6 +2,7 @@ package nets
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -103,6 +104,31 @@ func TestBiasPReLUZeros(t *testing.T) {
 			for i := range x {
 				if math.Float32bits(x[i]) != math.Float32bits(want[i]) {
 					t.Fatalf("c=%d x=%v bias=%v alpha=%v: x[%d] = %v, want %v", c, tc[0], tc[1], tc[2], i, x[i], want[i])
+				}
+			}
+		}
+	}
+}
+
+// TestMaxIntoKernel checks maxInto against its generic specification bit
+// for bit on every channel count up to 70 (every tail width), with values
+// of both signs and zeros.
+func TestMaxIntoKernel(t *testing.T) {
+	r := rand.New(rand.NewPCG(21, 22))
+	val := func() float32 { return edgeValue(r, false) }
+	for c := 1; c <= 70; c++ {
+		{
+			dst := make([]float32, c+1)
+			src := make([]float32, c+1)
+			for i := range dst {
+				dst[i], src[i] = val(), val()
+			}
+			wantMax := append([]float32(nil), dst...)
+			maxIntoGeneric(wantMax[:c], src[:c])
+			maxInto(dst[:c], src[:c])
+			for i := range dst {
+				if math.Float32bits(dst[i]) != math.Float32bits(wantMax[i]) {
+					t.Fatalf("maxInto c=%d: dst[%d] = %v, want %v", c, i, dst[i], wantMax[i])
 				}
 			}
 		}

@@ -11,8 +11,10 @@ func gemm(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, 
 // biasPReLU adds biases and applies PReLU; see biasPReLUGeneric.
 func biasPReLU(x, bias, alpha []float32) { biasPReLUGeneric(x, bias, alpha) }
 
-// maxInto is dst = max(dst, src) elementwise; see maxIntoGeneric.
-func maxInto(dst, src []float32) { maxIntoGeneric(dst, src) }
+// maxWindows is the pooling of n windows: maxWindowsGeneric.
+func maxWindows(dst, src []float32, n, c, xstep int, offs []int) {
+	maxWindowsGeneric(dst, src, n, c, xstep, offs)
+}
 
 // gemmKernel names the kernel in use, for benchmarks and reports.
 const gemmKernel = "generic (4x4 blocked)"

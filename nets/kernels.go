@@ -222,32 +222,20 @@ func windowOffsets(offs []int, rows, cols, rowStride, c int) []int {
 }
 
 // maxWindowsGeneric sets, for each of n windows x, dst[x*c+ch] to the max
-// of src[x*xstep+offs[j]+ch] over j, taken in order as maxIntoGeneric does:
-// a later value replaces the max only when it is greater. It is the
-// specification of the assembly version.
+// of src[x*xstep+offs[j]+ch] over j, taken in order: a later value replaces
+// the max only when it is greater. It is the specification of the assembly
+// and NEON versions.
 func maxWindowsGeneric(dst, src []float32, n, c, xstep int, offs []int) {
-	maxWindowsUsing(maxIntoGeneric, dst, src, n, c, xstep, offs)
-}
-
-// maxWindowsUsing is maxWindowsGeneric with into as the elementwise max.
-func maxWindowsUsing(into func(dst, src []float32), dst, src []float32, n, c, xstep int, offs []int) {
 	for x := 0; x < n; x++ {
 		d := dst[x*c : x*c+c]
 		base := src[x*xstep:]
 		copy(d, base[offs[0]:offs[0]+c])
 		for _, o := range offs[1:] {
-			into(d, base[o:o+c])
-		}
-	}
-}
-
-// maxIntoGeneric sets dst[i] = max(dst[i], src[i]); it is the
-// specification of the assembly version.
-func maxIntoGeneric(dst, src []float32) {
-	src = src[:len(dst)]
-	for i, v := range src {
-		if v > dst[i] {
-			dst[i] = v
+			for ch, v := range base[o : o+c] {
+				if v > d[ch] {
+					d[ch] = v
+				}
+			}
 		}
 	}
 }

@@ -39,9 +39,3 @@ func convGemm(m, n, segs, segLen int, a []float32, lda, segA int, b []float32, l
 		biasPReLU(c[i*ldc:i*ldc+n], bias[:n], alpha)
 	}
 }
-
-// maxWindows is the pooling of n windows; see maxWindowsGeneric. It runs
-// maxInto (NEON on arm64) over each window's pixels in order.
-func maxWindows(dst, src []float32, n, c, xstep int, offs []int) {
-	maxWindowsUsing(maxInto, dst, src, n, c, xstep, offs)
-}
