@@ -12,6 +12,7 @@ package parallel
 
 import (
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -24,19 +25,37 @@ const MinWork = 1 << 18
 // spinTime is how long an idle helper looks for more work before it exits.
 const spinTime = 2 * time.Millisecond
 
-// job is one parallel loop.
+// job is one parallel loop. Jobs are recycled (see jobs), and a helper may
+// still hold a job from an earlier loop when it is reused: it took the job
+// from the queue after that loop had ended. So a claim must say for itself
+// whether it is valid: claims packs the loop's chunk count (high 32 bits)
+// with the next chunk to hand out (low 32 bits), both set by one atomic
+// store when the job is (re)started, and a claim is valid only when its
+// index is below the count that came with it. A valid claim belongs to the
+// current loop, which cannot end before the claimed chunk is done, so the
+// fields read after it are that loop's; an invalid one reads nothing else.
 type job struct {
-	fn         func(lo, hi int)
-	n, chunk   int
-	chunks     int64
-	next, done atomic.Int64
+	fn     func(lo, hi int)
+	n      int
+	chunk  int
+	claims atomic.Uint64
+	done   atomic.Int64
+}
+
+// start sets the job up for a loop of chunks chunks. Its previous loop, if
+// any, must have ended.
+func (j *job) start(fn func(lo, hi int), n, chunk, chunks int) {
+	j.fn, j.n, j.chunk = fn, n, chunk
+	j.done.Store(0)
+	j.claims.Store(uint64(chunks) << 32)
 }
 
 // run takes chunks until none is left.
 func (j *job) run() {
 	for {
-		c := j.next.Add(1) - 1
-		if c >= j.chunks {
+		v := j.claims.Add(1) - 1
+		c, chunks := int64(v&(1<<32-1)), int64(v>>32)
+		if c >= chunks {
 			return
 		}
 		lo := int(c) * j.chunk
@@ -44,6 +63,9 @@ func (j *job) run() {
 		j.done.Add(1)
 	}
 }
+
+// jobs recycles jobs, so a loop allocates nothing in steady state.
+var jobs = sync.Pool{New: func() any { return new(job) }}
 
 // The helpers: queue carries loops to helpers (a loop is queued once per
 // helper it wants; a helper taking a finished loop finds nothing to do),
@@ -72,7 +94,13 @@ func For(n, chunk, work int, fn func(lo, hi int)) {
 		}
 		return
 	}
-	j := &job{fn: fn, n: n, chunk: chunk, chunks: int64(chunks)}
+	if chunks >= 1<<31 {
+		// More chunks than a claim can count: coarser chunks.
+		chunk = (n + 1<<30 - 1) >> 30
+		chunks = (n + chunk - 1) / chunk
+	}
+	j := jobs.Get().(*job)
+	j.start(fn, n, chunk, chunks)
 	for range want {
 		select {
 		case queue <- j:
@@ -91,11 +119,16 @@ func For(n, chunk, work int, fn func(lo, hi int)) {
 	j.run()
 	// Every chunk is taken; wait for the helpers' last ones, which are
 	// running now.
-	for spins := 0; j.done.Load() < j.chunks; spins++ {
+	for spins := 0; j.done.Load() < int64(chunks); spins++ {
 		if spins > 100 {
 			runtime.Gosched()
 		}
 	}
+	// Drop the loop's closure so the pooled job does not keep its data
+	// alive. A stale helper may still hold the job, but reads fn only
+	// after a valid claim, which a later start makes possible first.
+	j.fn = nil
+	jobs.Put(j)
 }
 
 // helper runs queued loops until it has found none for spinTime.

@@ -72,8 +72,12 @@ func TestHelpersExit(t *testing.T) {
 	old := runtime.GOMAXPROCS(4)
 	defer runtime.GOMAXPROCS(old)
 	before := runtime.NumGoroutine()
-	For(1000, 1, MinWork, func(lo, hi int) {})
-	if alive.Load() == 0 {
+	var helped atomic.Bool
+	For(100, 1, MinWork, func(lo, hi int) {
+		time.Sleep(50 * time.Microsecond)
+		helped.Store(helped.Load() || alive.Load() > 0)
+	})
+	if !helped.Load() {
 		t.Fatal("no helper started for a parallel loop")
 	}
 	deadline := time.Now().Add(2 * time.Second)
@@ -83,4 +87,51 @@ func TestHelpersExit(t *testing.T) {
 		}
 		time.Sleep(time.Millisecond)
 	}
+}
+
+// TestForAllocs checks that a parallel loop allocates nothing once its
+// job is recycled: For is called per layer, many times per image.
+func TestForAllocs(t *testing.T) {
+	old := runtime.GOMAXPROCS(2)
+	defer runtime.GOMAXPROCS(old)
+	var sum atomic.Int64
+	fn := func(lo, hi int) { sum.Add(int64(hi - lo)) }
+	allocs := testing.AllocsPerRun(200, func() { For(64, 1, MinWork, fn) })
+	if allocs != 0 {
+		t.Errorf("For allocates %v objects per loop, want 0", allocs)
+	}
+	if got := sum.Load(); got != 201*64 {
+		t.Errorf("loops covered %d indices, want %d", got, 201*64)
+	}
+}
+
+// TestForRecycledJobs runs many short loops back to back from several
+// goroutines, so jobs are recycled while helpers may still hold them from
+// an earlier loop: a stale helper must never run a chunk twice or skip one.
+func TestForRecycledJobs(t *testing.T) {
+	old := runtime.GOMAXPROCS(4)
+	defer runtime.GOMAXPROCS(old)
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for it := range 2000 {
+				n := 1 + (it*7+g)%13
+				seen := make([]atomic.Int32, n)
+				For(n, 1, MinWork, func(lo, hi int) {
+					for i := lo; i < hi; i++ {
+						seen[i].Add(1)
+					}
+				})
+				for i := range seen {
+					if v := seen[i].Load(); v != 1 {
+						t.Errorf("goroutine %d loop %d: index %d of %d visited %d times", g, it, i, n, v)
+						return
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }
