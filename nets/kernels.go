@@ -32,17 +32,59 @@ func conv2d(in []float32, s shape4, w []float32, kh, kw, cout int, bias, alpha, 
 		convFC(in, s, w, o, bias, alpha, out, fma)
 		return o
 	}
-	k := kw * s.c
-	rowWork := o.w * cout * k * kh
-	parallelFor(s.n*o.h, max(1, rowsPerChunk/o.w), s.n*o.h*rowWork, func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			b, y := r/o.h, r%o.h
-			dst := out[r*o.w*cout : (r+1)*o.w*cout]
-			// The kernel rows are the segments: one call per output row.
-			convGemm(o.w, cout, kh, k, in[((b*s.h+y)*s.w)*s.c:], s.c, s.w*s.c, w, cout, dst, cout, bias, alpha, fma)
-		}
-	})
+	j := convJob{in: in, s: s, w: w, kh: kh, k: kw * s.c, cout: cout, bias: bias, alpha: alpha, out: out, fma: fma, o: o}
+	rowWork := o.w * cout * j.k * kh
+	convRowsLoops.run(s.n*o.h, max(1, rowsPerChunk/o.w), s.n*o.h*rowWork, convRows(j))
 	return o
+}
+
+// convJob holds a convolution kernel's arguments: its parallel loops'
+// bodies are the types defined on it below, one per loop.
+type convJob struct {
+	in          []float32
+	s           shape4 // the input's shape
+	w           []float32
+	kh, k, cout int // k is kw*cin, a kernel row's length
+	bias, alpha []float32
+	out         []float32
+	fma         bool
+	o           shape4 // the convolution's output shape
+	// convHeads: the 1x1 convolution's kernel, bias and channels.
+	hw, hb []float32
+	hc     int
+	// convPool: the pool, its output shape and leading padding, and the
+	// split of each image's pooled rows into chunks of per rows.
+	p           pool
+	po          shape4
+	ph, pw      int
+	chunks, per int
+}
+
+type (
+	convRows   convJob // conv2d's rows
+	convFCs    convJob // convFC's chunks of images
+	headRows   convJob // convHeads' rows
+	headFCs    convJob // convHeads' chunks of images
+	poolChunks convJob // convPool's chunks of pooled rows
+)
+
+var (
+	convRowsLoops   loops[convRows, *convRows]
+	convFCLoops     loops[convFCs, *convFCs]
+	headRowsLoops   loops[headRows, *headRows]
+	headFCLoops     loops[headFCs, *headFCs]
+	poolChunksLoops loops[poolChunks, *poolChunks]
+	softmaxLoops    loops[softmaxJob, *softmaxJob]
+)
+
+func (j *convRows) run(lo, hi int) {
+	s, o, cout := j.s, j.o, j.cout
+	for r := lo; r < hi; r++ {
+		b, y := r/o.h, r%o.h
+		dst := j.out[r*o.w*cout : (r+1)*o.w*cout]
+		// The kernel rows are the segments: one call per output row.
+		convGemm(o.w, cout, j.kh, j.k, j.in[((b*s.h+y)*s.w)*s.c:], s.c, s.w*s.c, j.w, cout, dst, cout, j.bias, j.alpha, j.fma)
+	}
 }
 
 // convHeads computes conv2d's convolution followed by a 1x1 convolution
@@ -54,28 +96,35 @@ func conv2d(in []float32, s shape4, w []float32, kh, kw, cout int, bias, alpha, 
 func convHeads(in []float32, s shape4, w []float32, kh, kw, cout int, bias, alpha, hw, hb []float32, hc int, out []float32, fma bool) shape4 {
 	o := shape4{s.n, s.h - kh + 1, s.w - kw + 1, hc}
 	out = out[:o.size()]
-	k := kw * s.c
+	j := convJob{in: in, s: s, w: w, kh: kh, k: kw * s.c, cout: cout, bias: bias, alpha: alpha, out: out, fma: fma, o: o,
+		hw: hw, hb: hb, hc: hc}
 	if o.h == 1 && o.w == 1 {
-		k *= kh
-		parallelFor(s.n, 64, s.n*(cout*k+hc*cout), func(lo, hi int) {
-			bp := getBuf((hi - lo) * cout)
-			convGemm(hi-lo, cout, 1, k, in[lo*k:], k, 0, w, cout, *bp, cout, bias, alpha, fma)
-			convGemm(hi-lo, hc, 1, cout, *bp, cout, 0, hw, hc, out[lo*hc:hi*hc], hc, hb, nil, fma)
-			putBuf(bp)
-		})
+		j.k *= kh
+		headFCLoops.run(s.n, 64, s.n*(cout*j.k+hc*cout), headFCs(j))
 		return o
 	}
-	rowWork := o.w * (cout*k*kh + hc*cout)
-	parallelFor(s.n*o.h, max(1, rowsPerChunk/o.w), s.n*o.h*rowWork, func(lo, hi int) {
-		bp := getBuf(o.w * cout)
-		for r := lo; r < hi; r++ {
-			b, y := r/o.h, r%o.h
-			convGemm(o.w, cout, kh, k, in[((b*s.h+y)*s.w)*s.c:], s.c, s.w*s.c, w, cout, *bp, cout, bias, alpha, fma)
-			convGemm(o.w, hc, 1, cout, *bp, cout, 0, hw, hc, out[r*o.w*hc:(r+1)*o.w*hc], hc, hb, nil, fma)
-		}
-		putBuf(bp)
-	})
+	rowWork := o.w * (cout*j.k*kh + hc*cout)
+	headRowsLoops.run(s.n*o.h, max(1, rowsPerChunk/o.w), s.n*o.h*rowWork, headRows(j))
 	return o
+}
+
+func (j *headFCs) run(lo, hi int) {
+	cout, hc, k := j.cout, j.hc, j.k
+	bp := getBuf((hi - lo) * cout)
+	convGemm(hi-lo, cout, 1, k, j.in[lo*k:], k, 0, j.w, cout, bp.f, cout, j.bias, j.alpha, j.fma)
+	convGemm(hi-lo, hc, 1, cout, bp.f, cout, 0, j.hw, hc, j.out[lo*hc:hi*hc], hc, j.hb, nil, j.fma)
+	putBuf(bp)
+}
+
+func (j *headRows) run(lo, hi int) {
+	s, o, cout, hc := j.s, j.o, j.cout, j.hc
+	bp := getBuf(o.w * cout)
+	for r := lo; r < hi; r++ {
+		b, y := r/o.h, r%o.h
+		convGemm(o.w, cout, j.kh, j.k, j.in[((b*s.h+y)*s.w)*s.c:], s.c, s.w*s.c, j.w, cout, bp.f, cout, j.bias, j.alpha, j.fma)
+		convGemm(o.w, hc, 1, cout, bp.f, cout, 0, j.hw, hc, j.out[r*o.w*hc:(r+1)*o.w*hc], hc, j.hb, nil, j.fma)
+	}
+	putBuf(bp)
 }
 
 // rowsPerChunk is about how many output pixels one parallel chunk covers:
@@ -86,10 +135,13 @@ const rowsPerChunk = 256
 // input: each image is one row of A. Chunks of 64 images keep a chunk's
 // inputs in cache while every column block of the kernel passes over them.
 func convFC(in []float32, s shape4, w []float32, o shape4, bias, alpha, out []float32, fma bool) {
-	k := s.h * s.w * s.c
-	parallelFor(s.n, 64, s.n*o.c*k, func(lo, hi int) {
-		convGemm(hi-lo, o.c, 1, k, in[lo*k:], k, 0, w, o.c, out[lo*o.c:hi*o.c], o.c, bias, alpha, fma)
-	})
+	j := convJob{in: in, s: s, w: w, kh: 1, k: s.h * s.w * s.c, cout: o.c, bias: bias, alpha: alpha, out: out, fma: fma, o: o}
+	convFCLoops.run(s.n, 64, s.n*o.c*j.k, convFCs(j))
+}
+
+func (j *convFCs) run(lo, hi int) {
+	c, k := j.cout, j.k
+	convGemm(hi-lo, c, 1, k, j.in[lo*k:], k, 0, j.w, c, j.out[lo*c:hi*c], c, j.bias, j.alpha, j.fma)
 }
 
 // biasPReLUGeneric adds the per-channel bias to x (channels last) and
@@ -184,25 +236,31 @@ func convPool(in []float32, s shape4, w []float32, kh, kw, cout int, bias, alpha
 	}
 	chunks := (o.h + per - 1) / per
 	work := s.n * cs.h * convRow * k * kh
-	parallelFor(s.n*chunks, 1, work, func(lo, hi int) {
-		for ch := lo; ch < hi; ch++ {
-			b, yLo := ch/chunks, (ch%chunks)*per
-			yHi := min(yLo+per, o.h)
-			r0, _ := p.rows(yLo, ph, cs.h)
-			_, r1 := p.rows(yHi-1, ph, cs.h)
-			bufp := getBuf((r1 - r0) * convRow)
-			buf := *bufp
-			for r := r0; r < r1; r++ {
-				convGemm(cs.w, cout, kh, k, in[((b*s.h+r)*s.w)*s.c:], s.c, s.w*s.c, w, cout, buf[(r-r0)*convRow:], cout, bias, alpha, fma)
-			}
-			for y := yLo; y < yHi; y++ {
-				y0, y1 := p.rows(y, ph, cs.h)
-				p.row(out[(b*o.h+y)*o.w*cout:], buf[(y0-r0)*convRow:], y1-y0, cs.w, o.w, pw, cout)
-			}
-			putBuf(bufp)
-		}
-	})
+	j := convJob{in: in, s: s, w: w, kh: kh, k: k, cout: cout, bias: bias, alpha: alpha, out: out, fma: fma, o: cs,
+		p: p, po: o, ph: ph, pw: pw, chunks: chunks, per: per}
+	poolChunksLoops.run(s.n*chunks, 1, work, poolChunks(j))
 	return o
+}
+
+func (j *poolChunks) run(lo, hi int) {
+	s, cs, o, p, cout := j.s, j.o, j.po, j.p, j.cout
+	convRow := cs.w * cout
+	for ch := lo; ch < hi; ch++ {
+		b, yLo := ch/j.chunks, (ch%j.chunks)*j.per
+		yHi := min(yLo+j.per, o.h)
+		r0, _ := p.rows(yLo, j.ph, cs.h)
+		_, r1 := p.rows(yHi-1, j.ph, cs.h)
+		bufp := getBuf((r1 - r0) * convRow)
+		buf := bufp.f
+		for r := r0; r < r1; r++ {
+			convGemm(cs.w, cout, j.kh, j.k, j.in[((b*s.h+r)*s.w)*s.c:], s.c, s.w*s.c, j.w, cout, buf[(r-r0)*convRow:], cout, j.bias, j.alpha, j.fma)
+		}
+		for y := yLo; y < yHi; y++ {
+			y0, y1 := p.rows(y, j.ph, cs.h)
+			p.row(j.out[(b*o.h+y)*o.w*cout:], buf[(y0-r0)*convRow:], y1-y0, cs.w, o.w, j.pw, cout)
+		}
+		putBuf(bufp)
+	}
 }
 
 // poolScratch is about how many floats of convolution output a convPool
@@ -263,33 +321,42 @@ func softmax2(x []float32, cx int, y []float32, lo, hi int) {
 // times the reciprocal of the sum. Cells run in parallel.
 func softmax(x []float32, cx int, y []float32, c int) {
 	cells := len(x) / cx
-	parallelFor(cells, 1024, cells*c*16, func(lo, hi int) {
-		if c == 2 {
-			softmax2(x, cx, y, lo, hi)
-			return
+	softmaxLoops.run(cells, 1024, cells*c*16, softmaxJob{x: x, cx: cx, y: y, c: c})
+}
+
+// softmaxJob holds softmax's arguments: the body of its parallel loop.
+type softmaxJob struct {
+	x, y  []float32
+	cx, c int
+}
+
+func (j *softmaxJob) run(lo, hi int) {
+	x, cx, y, c := j.x, j.cx, j.y, j.c
+	if c == 2 {
+		softmax2(x, cx, y, lo, hi)
+		return
+	}
+	for i := lo; i < hi; i++ {
+		v := x[i*cx : i*cx+c]
+		d := y[i*c : i*c+c]
+		m := v[0]
+		for _, t := range v[1:] {
+			m = max(m, t)
 		}
-		for i := lo; i < hi; i++ {
-			v := x[i*cx : i*cx+c]
-			d := y[i*c : i*c+c]
-			m := v[0]
-			for _, t := range v[1:] {
-				m = max(m, t)
+		var sum float32
+		for k, t := range v {
+			// exp(0) is 1 exactly: the max (one of two, for the
+			// face/non-face pair) needs no call.
+			e := float32(1)
+			if t != m {
+				e = float32(math.Exp(float64(t - m)))
 			}
-			var sum float32
-			for j, t := range v {
-				// exp(0) is 1 exactly: the max (one of two, for the
-				// face/non-face pair) needs no call.
-				e := float32(1)
-				if t != m {
-					e = float32(math.Exp(float64(t - m)))
-				}
-				d[j] = e
-				sum += e
-			}
-			inv := 1 / sum
-			for j := range d {
-				d[j] *= inv
-			}
+			d[k] = e
+			sum += e
 		}
-	})
+		inv := 1 / sum
+		for k := range d {
+			d[k] *= inv
+		}
+	}
 }

@@ -175,6 +175,29 @@ type Output struct {
 	Prob      []float32
 	Reg       []float32
 	Landmarks []float32
+
+	// inputs are the tensors the last runs into this Output wrapped their
+	// inputs in, reused when a run's input is the same slice as one of
+	// theirs: the cascade runs from reused scratch buffers, and a large
+	// batch runs its chunks from the same slices of it each time.
+	inputs    [16]*tensor.Dense
+	nextInput int
+}
+
+// input returns a tensor of shape s over data.
+func (o *Output) input(data []float32, s shape4) *tensor.Dense {
+	for _, x := range o.inputs {
+		if x == nil || !sameSlice(x.Float32s(), data) {
+			continue
+		}
+		if sh := x.Shape(); sh[0] == s.n && sh[1] == s.h && sh[2] == s.w && sh[3] == s.c {
+			return x
+		}
+	}
+	x := tensor.New(tensor.WithShape(s.n, s.h, s.w, s.c), tensor.WithBacking(data))
+	o.inputs[o.nextInput] = x
+	o.nextInput = (o.nextInput + 1) % len(o.inputs)
+	return x
 }
 
 // Net is one compiled network. It is safe for concurrent use: each call
@@ -207,7 +230,7 @@ type cacheEntry struct {
 type program struct {
 	mem  *arena
 	g    *gorgonia.ExprGraph
-	vm   gorgonia.VM
+	m    *machine
 	in   *gorgonia.Node
 	outs []*gorgonia.Node
 }
@@ -282,8 +305,9 @@ func (n *Net) RunMode(data []float32, batch, h, w int, mode Mode) (*Output, erro
 
 // RunInto is RunMode writing into out, whose slices it reuses when they
 // have the capacity: a caller running a net repeatedly can keep one Output
-// and allocate nothing for the results. On error out's contents are
-// unspecified.
+// and allocate nothing for the results. Run again on the same input slice,
+// RunInto allocates nothing at all; out keeps a reference to the last few
+// inputs for that. On error out's contents are unspecified.
 func (n *Net) RunInto(out *Output, data []float32, batch, h, w int, mode Mode) error {
 	if mode != Exact && mode != FMA {
 		return fmt.Errorf("%w: %v: unknown %v", ErrInput, n.kind, mode)
@@ -477,14 +501,11 @@ func (n *Net) compile(key shape4) (p *program, err error) {
 		return nil, fmt.Errorf("nets: building %v softmax: %w", n.kind, err)
 	}
 	outs := []*gorgonia.Node{prob, heads}
-	defer func() {
-		// NewTapeMachine panics when the graph does not compile.
-		if r := recover(); r != nil {
-			p, err = nil, fmt.Errorf("nets: compiling %v: %v", n.kind, r)
-		}
-	}()
-	vm := gorgonia.NewTapeMachine(g)
-	return &program{mem: mem, g: g, vm: vm, in: in, outs: outs}, nil
+	m, err := newMachine(g, in, outs...)
+	if err != nil {
+		return nil, fmt.Errorf("nets: compiling %v: %w", n.kind, err)
+	}
+	return &program{mem: mem, g: g, m: m, in: in, outs: outs}, nil
 }
 
 // run executes the program on one input and copies its outputs into out
@@ -492,18 +513,13 @@ func (n *Net) compile(key shape4) (p *program, err error) {
 // graph holds no buffers.
 func (p *program) run(out *Output, at int, data []float32, key shape4) error {
 	defer func() {
-		p.vm.Reset()
-		p.g.UnbindAllNonInputs()
+		p.m.reset()
 		p.mem.release()
 	}()
-	x := tensor.New(tensor.WithShape(key.n, key.h, key.w, key.c), tensor.WithBacking(data))
-	if err := gorgonia.Let(p.in, x); err != nil {
-		return fmt.Errorf("nets: %w", err)
+	if err := p.m.run(out.input(data, key)); err != nil {
+		return fmt.Errorf("nets: %v: %w", key, err)
 	}
-	if err := p.vm.RunAll(); err != nil {
-		return fmt.Errorf("nets: %w", err)
-	}
-	pd := p.outs[0].Value().(*tensor.Dense).Float32s()
+	pd := p.m.out(0).(*tensor.Dense).Float32s()
 	cells := len(pd) / 2
 	if at+cells > len(out.Prob) {
 		return fmt.Errorf("nets: %d output cells from %d, want at most %d", cells, at, len(out.Prob))
@@ -513,7 +529,7 @@ func (p *program) run(out *Output, at int, data []float32, key shape4) error {
 		prob[i] = pd[2*i+1]
 	}
 	// The heads' channels: 2 scores, 4 regressions, then 10 landmarks.
-	hd := p.outs[1].Value().(*tensor.Dense).Float32s()
+	hd := p.m.out(1).(*tensor.Dense).Float32s()
 	hc := len(hd) / cells
 	reg := out.Reg[4*at : 4*(at+cells)]
 	for i := 0; i < cells; i++ {
@@ -526,4 +542,10 @@ func (p *program) run(out *Output, at int, data []float32, key shape4) error {
 		}
 	}
 	return nil
+}
+
+// sameSlice reports whether a and b are the same slice: same start, same
+// length.
+func sameSlice(a, b []float32) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }

@@ -38,31 +38,28 @@ func flat(v gorgonia.Value) ([]float32, error) {
 }
 
 // arena is the run-time state one compiled graph's operations share: it
-// hands out their output buffers from the shared buffer pool and takes them
+// hands out their output tensors from the shared buffer pool and takes them
 // all back once a run's results have been copied out, so steady-state runs
-// allocate little, and it holds the run's arithmetic mode.
+// allocate nothing, and it holds the run's arithmetic mode.
 type arena struct {
-	bufs []*[]float32
+	bufs []*buffer
 	fma  bool // the run uses fused multiply-add (Mode FMA)
 }
 
 func (a *arena) alloc(s shape4) *tensor.Dense {
-	var b []float32
 	if a == nil {
-		b = make([]float32, s.size())
-	} else {
-		p := getBuf(s.size())
-		a.bufs = append(a.bufs, p)
-		b = *p
+		return tensor.New(tensor.WithShape(s.n, s.h, s.w, s.c), tensor.WithBacking(make([]float32, s.size())))
 	}
-	return tensor.New(tensor.WithShape(s.n, s.h, s.w, s.c), tensor.WithBacking(b))
+	b := getBufFor(s.size(), s)
+	a.bufs = append(a.bufs, b)
+	return b.tensorOf(s)
 }
 
 // release returns every buffer handed out since the last release. Nothing
 // may use them afterwards.
 func (a *arena) release() {
-	for _, p := range a.bufs {
-		putBuf(p)
+	for _, b := range a.bufs {
+		putBuf(b)
 	}
 	clear(a.bufs)
 	a.bufs = a.bufs[:0]
@@ -128,7 +125,18 @@ func (op convOp) inputs() []hm.Type {
 	return in
 }
 
-func (op convOp) Arity() int { return len(op.inputs()) }
+// Arity counts the inputs as inputs lists them, without the list: the
+// machine asks on every run.
+func (op convOp) Arity() int {
+	n := 3
+	if op.prelu {
+		n++
+	}
+	if op.heads > 0 {
+		n += 2
+	}
+	return n
+}
 
 func (op convOp) Type() hm.Type {
 	return hm.NewFnType(append(op.inputs(), tensor4)...)

@@ -5,10 +5,47 @@ import (
 	"sync"
 
 	"github.com/mtcnn-go/mtcnn/internal/parallel"
+	"gorgonia.org/tensor"
 )
 
 // parallelFor runs fn over the chunks of [0, n); see parallel.For.
 func parallelFor(n, chunk, work int, fn func(lo, hi int)) { parallel.For(n, chunk, work, fn) }
+
+// buffer is a recycled float32 buffer of power-of-two capacity, with the
+// tensors ops last returned over it: an op whose output has the shape of
+// one of them reuses it, so a steady-state run allocates no tensor headers
+// either. A buffer keeps a few, because consecutive passes often differ in
+// shape (a batch's last chunk, P-Net's bands and pyramid levels).
+type buffer struct {
+	f    []float32
+	ts   [4]*tensor.Dense // over the start of f, or nil
+	next int              // the slot the next new tensor replaces
+}
+
+// tensorOf returns a tensor of shape s over the start of b, reusing one of
+// b's when it has that shape.
+func (b *buffer) tensorOf(s shape4) *tensor.Dense {
+	if i := b.find(s); i >= 0 {
+		return b.ts[i]
+	}
+	t := tensor.New(tensor.WithShape(s.n, s.h, s.w, s.c), tensor.WithBacking(b.f[:s.size()]))
+	b.ts[b.next] = t
+	b.next = (b.next + 1) % len(b.ts)
+	return t
+}
+
+// find returns the slot of b's tensor of shape s, or -1.
+func (b *buffer) find(s shape4) int {
+	for i, t := range b.ts {
+		if t == nil {
+			continue
+		}
+		if sh := t.Shape(); len(sh) == 4 && sh[0] == s.n && sh[1] == s.h && sh[2] == s.w && sh[3] == s.c {
+			return i
+		}
+	}
+	return -1
+}
 
 // bufs recycles the ops' output and scratch buffers by power-of-two
 // capacity class. Unlike a sync.Pool, which the garbage collector empties,
@@ -16,7 +53,7 @@ func parallelFor(n, chunk, work int, fn func(lo, hi int)) { parallel.For(n, chun
 // holds at most maxCachedBytes and drops what would exceed that.
 var bufs struct {
 	mu    sync.Mutex
-	free  [40][]*[]float32
+	free  [40][]*buffer
 	bytes int
 }
 
@@ -25,37 +62,85 @@ var bufs struct {
 // a 1080p image needs about 20 MiB).
 const maxCachedBytes = 128 << 20
 
-// getBuf returns a buffer of n floats, not cleared, as a pointer that
-// putBuf takes back.
-func getBuf(n int) *[]float32 {
+// getBuf returns a buffer of n floats, not cleared, which putBuf takes
+// back.
+func getBuf(n int) *buffer { return getBufFor(n, shape4{}) }
+
+// getBufFor is getBuf preferring, among the free buffers of n's class, one
+// whose tensor has shape s.
+func getBufFor(n int, s shape4) *buffer {
 	class := bitsLen(max(n, 1) - 1)
 	bufs.mu.Lock()
 	if l := bufs.free[class]; len(l) > 0 {
-		p := l[len(l)-1]
+		i := len(l) - 1
+		if s.n > 0 {
+			for k := i; k >= 0; k-- {
+				if l[k].find(s) >= 0 {
+					i = k
+					break
+				}
+			}
+		}
+		b := l[i]
+		l[i] = l[len(l)-1]
 		l[len(l)-1] = nil
 		bufs.free[class] = l[:len(l)-1]
-		bufs.bytes -= 4 * cap(*p)
+		bufs.bytes -= 4 * cap(b.f)
 		bufs.mu.Unlock()
-		*p = (*p)[:n]
-		return p
+		b.f = b.f[:n]
+		return b
 	}
 	bufs.mu.Unlock()
-	b := make([]float32, n, 1<<class)
-	return &b
+	return &buffer{f: make([]float32, n, 1<<class)}
 }
 
 // putBuf takes back a buffer from getBuf. Nothing may use it afterwards.
-func putBuf(p *[]float32) {
-	c := cap(*p)
+func putBuf(b *buffer) {
+	c := cap(b.f)
 	if c == 0 || c&(c-1) != 0 {
 		return
 	}
 	bufs.mu.Lock()
 	if bufs.bytes+4*c <= maxCachedBytes {
-		bufs.free[bitsLen(c-1)] = append(bufs.free[bitsLen(c-1)], p)
+		bufs.free[bitsLen(c-1)] = append(bufs.free[bitsLen(c-1)], b)
 		bufs.bytes += 4 * c
 	}
 	bufs.mu.Unlock()
 }
 
 func bitsLen(n int) int { return bits.Len(uint(n)) }
+
+// loopBody is a parallel loop's body: a struct of the loop's arguments
+// whose run method does the chunk [lo, hi).
+type loopBody[T any] interface {
+	*T
+	run(lo, hi int)
+}
+
+// loops runs parallel loops with bodies of type T. A closure over the
+// arguments, made per call, would be allocated per call (parallel.For keeps
+// it while helpers run it); loops instead recycles one closure per
+// concurrent loop, each bound once to a body it copies the arguments into,
+// so a kernel's loop allocates nothing in steady state.
+type loops[T any, P loopBody[T]] struct{ pool sync.Pool }
+
+// loopTask is a recycled body and the closure bound to it.
+type loopTask[T any, P loopBody[T]] struct {
+	body T
+	fn   func(lo, hi int)
+}
+
+// run runs body over the chunks of [0, n); see parallel.For.
+func (l *loops[T, P]) run(n, chunk, work int, body T) {
+	t, _ := l.pool.Get().(*loopTask[T, P])
+	if t == nil {
+		t = new(loopTask[T, P])
+		t.fn = func(lo, hi int) { P(&t.body).run(lo, hi) }
+	}
+	t.body = body
+	parallelFor(n, chunk, work, t.fn)
+	// Drop the arguments so the idle task keeps no buffer alive.
+	var zero T
+	t.body = zero
+	l.pool.Put(t)
+}
