@@ -3,6 +3,8 @@ package nets
 import (
 	"math"
 	"runtime"
+
+	"github.com/mtcnn-go/mtcnn/internal/parallel"
 )
 
 // shape4 is an NHWC tensor shape.
@@ -34,7 +36,7 @@ func conv2d(in []float32, s shape4, w []float32, kh, kw, cout int, bias, alpha, 
 	}
 	j := convJob{in: in, s: s, w: w, kh: kh, k: kw * s.c, cout: cout, bias: bias, alpha: alpha, out: out, fma: fma, o: o}
 	rowWork := o.w * cout * j.k * kh
-	convRowsLoops.run(s.n*o.h, max(1, rowsPerChunk/o.w), s.n*o.h*rowWork, convRows(j))
+	convRowsLoops.Run(s.n*o.h, max(1, rowsPerChunk/o.w), s.n*o.h*rowWork, convRows(j))
 	return o
 }
 
@@ -69,15 +71,15 @@ type (
 )
 
 var (
-	convRowsLoops   loops[convRows, *convRows]
-	convFCLoops     loops[convFCs, *convFCs]
-	headRowsLoops   loops[headRows, *headRows]
-	headFCLoops     loops[headFCs, *headFCs]
-	poolChunksLoops loops[poolChunks, *poolChunks]
-	softmaxLoops    loops[softmaxJob, *softmaxJob]
+	convRowsLoops   parallel.Loops[convRows, *convRows]
+	convFCLoops     parallel.Loops[convFCs, *convFCs]
+	headRowsLoops   parallel.Loops[headRows, *headRows]
+	headFCLoops     parallel.Loops[headFCs, *headFCs]
+	poolChunksLoops parallel.Loops[poolChunks, *poolChunks]
+	softmaxLoops    parallel.Loops[softmaxJob, *softmaxJob]
 )
 
-func (j *convRows) run(lo, hi int) {
+func (j *convRows) Run(lo, hi int) {
 	s, o, cout := j.s, j.o, j.cout
 	for r := lo; r < hi; r++ {
 		b, y := r/o.h, r%o.h
@@ -100,15 +102,15 @@ func convHeads(in []float32, s shape4, w []float32, kh, kw, cout int, bias, alph
 		hw: hw, hb: hb, hc: hc}
 	if o.h == 1 && o.w == 1 {
 		j.k *= kh
-		headFCLoops.run(s.n, 64, s.n*(cout*j.k+hc*cout), headFCs(j))
+		headFCLoops.Run(s.n, 64, s.n*(cout*j.k+hc*cout), headFCs(j))
 		return o
 	}
 	rowWork := o.w * (cout*j.k*kh + hc*cout)
-	headRowsLoops.run(s.n*o.h, max(1, rowsPerChunk/o.w), s.n*o.h*rowWork, headRows(j))
+	headRowsLoops.Run(s.n*o.h, max(1, rowsPerChunk/o.w), s.n*o.h*rowWork, headRows(j))
 	return o
 }
 
-func (j *headFCs) run(lo, hi int) {
+func (j *headFCs) Run(lo, hi int) {
 	cout, hc, k := j.cout, j.hc, j.k
 	bp := getBuf((hi - lo) * cout)
 	convGemm(hi-lo, cout, 1, k, j.in[lo*k:], k, 0, j.w, cout, bp.f, cout, j.bias, j.alpha, j.fma)
@@ -116,7 +118,7 @@ func (j *headFCs) run(lo, hi int) {
 	putBuf(bp)
 }
 
-func (j *headRows) run(lo, hi int) {
+func (j *headRows) Run(lo, hi int) {
 	s, o, cout, hc := j.s, j.o, j.cout, j.hc
 	bp := getBuf(o.w * cout)
 	for r := lo; r < hi; r++ {
@@ -136,10 +138,10 @@ const rowsPerChunk = 256
 // inputs in cache while every column block of the kernel passes over them.
 func convFC(in []float32, s shape4, w []float32, o shape4, bias, alpha, out []float32, fma bool) {
 	j := convJob{in: in, s: s, w: w, kh: 1, k: s.h * s.w * s.c, cout: o.c, bias: bias, alpha: alpha, out: out, fma: fma, o: o}
-	convFCLoops.run(s.n, 64, s.n*o.c*j.k, convFCs(j))
+	convFCLoops.Run(s.n, 64, s.n*o.c*j.k, convFCs(j))
 }
 
-func (j *convFCs) run(lo, hi int) {
+func (j *convFCs) Run(lo, hi int) {
 	c, k := j.cout, j.k
 	convGemm(hi-lo, c, 1, k, j.in[lo*k:], k, 0, j.w, c, j.out[lo*c:hi*c], c, j.bias, j.alpha, j.fma)
 }
@@ -238,11 +240,11 @@ func convPool(in []float32, s shape4, w []float32, kh, kw, cout int, bias, alpha
 	work := s.n * cs.h * convRow * k * kh
 	j := convJob{in: in, s: s, w: w, kh: kh, k: k, cout: cout, bias: bias, alpha: alpha, out: out, fma: fma, o: cs,
 		p: p, po: o, ph: ph, pw: pw, chunks: chunks, per: per}
-	poolChunksLoops.run(s.n*chunks, 1, work, poolChunks(j))
+	poolChunksLoops.Run(s.n*chunks, 1, work, poolChunks(j))
 	return o
 }
 
-func (j *poolChunks) run(lo, hi int) {
+func (j *poolChunks) Run(lo, hi int) {
 	s, cs, o, p, cout := j.s, j.o, j.po, j.p, j.cout
 	convRow := cs.w * cout
 	for ch := lo; ch < hi; ch++ {
@@ -321,7 +323,7 @@ func softmax2(x []float32, cx int, y []float32, lo, hi int) {
 // times the reciprocal of the sum. Cells run in parallel.
 func softmax(x []float32, cx int, y []float32, c int) {
 	cells := len(x) / cx
-	softmaxLoops.run(cells, 1024, cells*c*16, softmaxJob{x: x, cx: cx, y: y, c: c})
+	softmaxLoops.Run(cells, 1024, cells*c*16, softmaxJob{x: x, cx: cx, y: y, c: c})
 }
 
 // softmaxJob holds softmax's arguments: the body of its parallel loop.
@@ -330,7 +332,7 @@ type softmaxJob struct {
 	cx, c int
 }
 
-func (j *softmaxJob) run(lo, hi int) {
+func (j *softmaxJob) Run(lo, hi int) {
 	x, cx, y, c := j.x, j.cx, j.y, j.c
 	if c == 2 {
 		softmax2(x, cx, y, lo, hi)

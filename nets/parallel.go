@@ -4,12 +4,8 @@ import (
 	"math/bits"
 	"sync"
 
-	"github.com/mtcnn-go/mtcnn/internal/parallel"
 	"gorgonia.org/tensor"
 )
-
-// parallelFor runs fn over the chunks of [0, n); see parallel.For.
-func parallelFor(n, chunk, work int, fn func(lo, hi int)) { parallel.For(n, chunk, work, fn) }
 
 // buffer is a recycled float32 buffer of power-of-two capacity, with the
 // tensors ops last returned over it: an op whose output has the shape of
@@ -109,38 +105,3 @@ func putBuf(b *buffer) {
 }
 
 func bitsLen(n int) int { return bits.Len(uint(n)) }
-
-// loopBody is a parallel loop's body: a struct of the loop's arguments
-// whose run method does the chunk [lo, hi).
-type loopBody[T any] interface {
-	*T
-	run(lo, hi int)
-}
-
-// loops runs parallel loops with bodies of type T. A closure over the
-// arguments, made per call, would be allocated per call (parallel.For keeps
-// it while helpers run it); loops instead recycles one closure per
-// concurrent loop, each bound once to a body it copies the arguments into,
-// so a kernel's loop allocates nothing in steady state.
-type loops[T any, P loopBody[T]] struct{ pool sync.Pool }
-
-// loopTask is a recycled body and the closure bound to it.
-type loopTask[T any, P loopBody[T]] struct {
-	body T
-	fn   func(lo, hi int)
-}
-
-// run runs body over the chunks of [0, n); see parallel.For.
-func (l *loops[T, P]) run(n, chunk, work int, body T) {
-	t, _ := l.pool.Get().(*loopTask[T, P])
-	if t == nil {
-		t = new(loopTask[T, P])
-		t.fn = func(lo, hi int) { P(&t.body).run(lo, hi) }
-	}
-	t.body = body
-	parallelFor(n, chunk, work, t.fn)
-	// Drop the arguments so the idle task keeps no buffer alive.
-	var zero T
-	t.body = zero
-	l.pool.Put(t)
-}

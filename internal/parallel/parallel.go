@@ -153,3 +153,40 @@ func helper() {
 		}
 	}
 }
+
+// Body is a parallel loop's body: a struct of the loop's arguments whose
+// Run method does the chunk [lo, hi).
+type Body[T any] interface {
+	*T
+	Run(lo, hi int)
+}
+
+// Loops runs parallel loops whose bodies are of type T, allocating nothing
+// in steady state. A closure over a loop's arguments, made per call, is
+// allocated per call, as For keeps it while helpers run it; Loops instead
+// recycles one closure per concurrent loop, bound once to a T it copies
+// each call's body into. The zero value is ready to use; a Loops is safe
+// for concurrent use and is meant to be a package-level variable per loop
+// kind.
+type Loops[T any, P Body[T]] struct{ pool sync.Pool }
+
+// loopTask is a recycled body and the closure bound to it.
+type loopTask[T any, P Body[T]] struct {
+	body T
+	fn   func(lo, hi int)
+}
+
+// Run runs body.Run over the chunks of [0, n) as For runs fn.
+func (l *Loops[T, P]) Run(n, chunk, work int, body T) {
+	t, _ := l.pool.Get().(*loopTask[T, P])
+	if t == nil {
+		t = new(loopTask[T, P])
+		t.fn = func(lo, hi int) { P(&t.body).Run(lo, hi) }
+	}
+	t.body = body
+	For(n, chunk, work, t.fn)
+	// Drop the arguments so the idle task keeps nothing alive.
+	var zero T
+	t.body = zero
+	l.pool.Put(t)
+}

@@ -92,6 +92,9 @@ func TestHelpersExit(t *testing.T) {
 // TestForAllocs checks that a parallel loop allocates nothing once its
 // job is recycled: For is called per layer, many times per image.
 func TestForAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("-race: sync.Pool drops items at random")
+	}
 	old := runtime.GOMAXPROCS(2)
 	defer runtime.GOMAXPROCS(old)
 	var sum atomic.Int64
@@ -134,4 +137,32 @@ func TestForRecycledJobs(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+// sumBody adds its chunks' lengths to total: a Loops body.
+type sumBody struct{ total *atomic.Int64 }
+
+func (b *sumBody) Run(lo, hi int) { b.total.Add(int64(hi - lo)) }
+
+var sumLoops Loops[sumBody, *sumBody]
+
+// TestLoopsAllocs checks that Loops runs each call's body, every index
+// once, and allocates nothing in steady state, where a closure per call
+// would allocate per call.
+func TestLoopsAllocs(t *testing.T) {
+	old := runtime.GOMAXPROCS(2)
+	defer runtime.GOMAXPROCS(old)
+	var a, b atomic.Int64
+	sumLoops.Run(64, 1, MinWork, sumBody{&a})
+	sumLoops.Run(32, 3, MinWork, sumBody{&b})
+	if a.Load() != 64 || b.Load() != 32 {
+		t.Fatalf("bodies covered %d and %d indices, want 64 and 32", a.Load(), b.Load())
+	}
+	if raceEnabled {
+		t.Skip("-race: sync.Pool drops items at random")
+	}
+	allocs := testing.AllocsPerRun(200, func() { sumLoops.Run(64, 1, MinWork, sumBody{&a}) })
+	if allocs != 0 {
+		t.Errorf("Loops.Run allocates %v objects per loop, want 0", allocs)
+	}
 }
