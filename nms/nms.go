@@ -43,8 +43,16 @@ type Suppressor struct {
 	order []int
 	norm  []normBox
 	all   []normBox
-	cells [gridSide * gridSide][]int32
+	// The grid: each cell's selected boxes form a list, head[cell] its
+	// first entry (-1: empty), entries all the lists' entries.
+	head    [gridSide * gridSide]int32
+	entries []gridEntry
 }
+
+// gridEntry is a selected box (its index in norm) in a grid cell's list,
+// and the list's next entry (-1: none). One slice holds every cell's
+// entries, so a grown Suppressor allocates nothing however the boxes fall.
+type gridEntry struct{ box, next int32 }
 
 // gridMin is the number of boxes from which Suppress indexes the selected
 // boxes in a grid; gridSide is the grid's cells per side.
@@ -70,9 +78,10 @@ func (s *Suppressor) suppressGrid(dst []int, boxes []Box, order []int, iouThresh
 		}
 	}
 	s.all = all
-	for i := range s.cells {
-		s.cells[i] = s.cells[i][:0]
+	for i := range s.head {
+		s.head[i] = -1
 	}
+	entries := s.entries[:0]
 	// cell maps a coordinate on axis d to its cell, clamping what lies
 	// outside [lo, hi] (infinities included) to the edge cells.
 	cell := func(v float32, d int) int {
@@ -95,9 +104,9 @@ func (s *Suppressor) suppressGrid(dst []int, boxes []Box, order []int, iouThresh
 			y0, y1, x0, x1 = cell(a.y1, 0), cell(a.y2, 0), cell(a.x1, 1), cell(a.x2, 1)
 		cells:
 			for cy := y0; cy <= y1; cy++ {
-				for _, k := range s.cells[cy*gridSide+x0 : cy*gridSide+x1+1] {
-					for _, j := range k {
-						if a.iou(&norm[j]) > iouThreshold {
+				for _, e := range s.head[cy*gridSide+x0 : cy*gridSide+x1+1] {
+					for ; e >= 0; e = entries[e].next {
+						if a.iou(&norm[entries[e].box]) > iouThreshold {
 							keep = false
 							break cells
 						}
@@ -112,7 +121,9 @@ func (s *Suppressor) suppressGrid(dst []int, boxes []Box, order []int, iouThresh
 		if a.area > 0 {
 			for cy := y0; cy <= y1; cy++ {
 				for cx := x0; cx <= x1; cx++ {
-					s.cells[cy*gridSide+cx] = append(s.cells[cy*gridSide+cx], int32(len(norm)))
+					h := &s.head[cy*gridSide+cx]
+					entries = append(entries, gridEntry{box: int32(len(norm)), next: *h})
+					*h = int32(len(entries) - 1)
 				}
 			}
 		}
@@ -121,7 +132,7 @@ func (s *Suppressor) suppressGrid(dst []int, boxes []Box, order []int, iouThresh
 			break
 		}
 	}
-	s.norm = norm
+	s.norm, s.entries = norm, entries
 	return dst
 }
 
