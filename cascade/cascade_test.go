@@ -9,6 +9,7 @@ import (
 	"image/draw"
 	"math"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -237,6 +238,45 @@ func TestConcurrentDetect(t *testing.T) {
 		}
 	}
 	wg.Wait()
+}
+
+// TestDetectAllocs checks that a detection in a steady state allocates
+// only the faces it returns: buffers, loops and graphs are all reused.
+func TestDetectAllocs(t *testing.T) {
+	if testenv.RaceEnabled {
+		t.Skip("-race: sync.Pool drops items at random")
+	}
+	old := runtime.GOMAXPROCS(2)
+	defer runtime.GOMAXPROCS(old)
+	d := detector(t)
+	for _, tc := range []struct {
+		image string
+		opts  cascade.Options
+	}{
+		{"solvay.png", cascade.Options{MinSize: 20}},
+		{"multiface.png", cascade.Options{MinSize: 20, FMA: true}},
+		{"hopper_gray.png", cascade.DefaultOptions()},
+	} {
+		img := testenv.Image(t, testenv.Path(t, "testdata", "images", tc.image))
+		var faces []cascade.Face
+		detect := func() {
+			var err error
+			if faces, err = d.Detect(context.Background(), img, tc.opts); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// Level workers take pyramid levels in whatever order they come
+		// free: a few runs let each see the largest ones.
+		for range 4 {
+			detect()
+		}
+		if len(faces) == 0 {
+			t.Fatalf("%s: no faces", tc.image)
+		}
+		if a := testing.AllocsPerRun(5, detect); a > 1 {
+			t.Errorf("%s: %v allocations per detection, want 1 (the faces)", tc.image, a)
+		}
+	}
 }
 
 func TestDetectStats(t *testing.T) {

@@ -9,10 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"image"
-	"runtime"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/mtcnn-go/mtcnn/internal/parallel"
@@ -62,7 +60,9 @@ func (d *Detector) putScratch(sc *scratch) {
 // pyramid levels, and a batch of crops. They are reused across calls.
 type scratch struct {
 	bgr      []uint8
-	workers  []*levelWorker // one per concurrent pyramid level
+	levels   []level
+	mu       sync.Mutex     // guards workers
+	workers  []*levelWorker // the idle ones, one per concurrent pyramid level
 	perLevel []candidates   // each level's candidates after its NMS
 	errs     []error
 	all      candidates // stage 1's candidates, all levels
@@ -165,15 +165,16 @@ func (d *Detector) DetectStats(ctx context.Context, img image.Image, opts Option
 	if img == nil {
 		return nil, st, errors.New("cascade: nil image")
 	}
-	levels, err := pyramid(img.Bounds().Dy(), img.Bounds().Dx(), opts)
+	sc := d.getScratch()
+	defer d.putScratch(sc)
+	levels, err := pyramid(sc.levels, img.Bounds().Dy(), img.Bounds().Dx(), opts)
 	if err != nil {
 		return nil, st, err
 	}
+	sc.levels = levels
 	if len(levels) == 0 {
 		return []Face{}, st, nil
 	}
-	sc := d.getScratch()
-	defer d.putScratch(sc)
 	bgr := toBGR(img, sc.bgr)
 	sc.bgr = bgr.pix
 
@@ -216,11 +217,13 @@ type level struct {
 // pyramid lists the P-Net levels as the graph's while loop does: scale
 // starts at 12/minSize and shrinks by factor while min(H, W)*scale > 12;
 // sizes are truncated, int32(H*scale).
-func pyramid(h, w int, o Options) ([]level, error) {
+//
+// The levels are appended to dst[:0].
+func pyramid(dst []level, h, w int, o Options) ([]level, error) {
+	out := dst[:0]
 	if h <= 0 || w <= 0 {
-		return nil, nil
+		return out, nil
 	}
-	var out []level
 	var total int64
 	side := float32(min(h, w))
 	for scale := float32(12) / o.MinSize; float32(side*scale) > 12; scale = float32(scale * o.Factor) {
@@ -239,35 +242,14 @@ func (d *Detector) stage1(ctx context.Context, img bgrImage, levels []level, thr
 	// Levels are independent until their candidates are concatenated in
 	// level order, so they run concurrently, largest first, each worker
 	// with buffers of its own; the result is the same as in order.
-	workers := min(runtime.GOMAXPROCS(0), len(levels))
-	for len(sc.workers) < workers {
-		sc.workers = append(sc.workers, new(levelWorker))
-	}
 	for len(sc.perLevel) < len(levels) {
 		sc.perLevel = append(sc.perLevel, candidates{})
 	}
-	sc.errs = append(sc.errs[:0], make([]error, len(levels))...)
+	sc.errs = slices.Grow(sc.errs[:0], len(levels))[:len(levels)]
+	clear(sc.errs)
 	perLevel, errs := sc.perLevel[:len(levels)], sc.errs
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= len(levels) {
-					return
-				}
-				if err := ctx.Err(); err != nil {
-					errs[i] = fmt.Errorf("cascade: %w", err)
-					return
-				}
-				errs[i] = d.level(img, levels[i], threshold, mode, sc.workers[w], &perLevel[i])
-			}
-		}()
-	}
-	wg.Wait()
+	levelLoops.Run(len(levels), 1, len(levels)*parallel.MinWork,
+		levelRuns{ctx: ctx, d: d, img: img, levels: levels, threshold: threshold, mode: mode, sc: sc})
 	all := &sc.all
 	all.reset()
 	for i := range levels {
@@ -279,6 +261,52 @@ func (d *Detector) stage1(ctx context.Context, img bgrImage, levels []level, thr
 		all.regs = append(all.regs, perLevel[i].regs...)
 	}
 	return sc.nextBoxes(all), nil
+}
+
+// levelRuns is the body of stage 1's parallel loop over pyramid levels.
+type levelRuns struct {
+	ctx       context.Context
+	d         *Detector
+	img       bgrImage
+	levels    []level
+	threshold float32
+	mode      nets.Mode
+	sc        *scratch
+}
+
+var levelLoops parallel.Loops[levelRuns, *levelRuns]
+
+func (j *levelRuns) Run(lo, hi int) {
+	sc := j.sc
+	w := sc.takeWorker()
+	defer sc.giveWorker(w)
+	for i := lo; i < hi; i++ {
+		if err := j.ctx.Err(); err != nil {
+			sc.errs[i] = fmt.Errorf("cascade: %w", err)
+			continue
+		}
+		sc.errs[i] = j.d.level(j.img, j.levels[i], j.threshold, j.mode, w, &sc.perLevel[i])
+	}
+}
+
+// takeWorker returns an idle level worker, a new one if none is idle.
+func (sc *scratch) takeWorker() *levelWorker {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	n := len(sc.workers)
+	if n == 0 {
+		return new(levelWorker)
+	}
+	w := sc.workers[n-1]
+	sc.workers = sc.workers[:n-1]
+	return w
+}
+
+// giveWorker makes w idle again.
+func (sc *scratch) giveWorker(w *levelWorker) {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	sc.workers = append(sc.workers, w)
 }
 
 // nextBoxes ends stages 1 and 2 as the graph does: NMS at IoU 0.7 over c,
@@ -330,16 +358,29 @@ func refine(ctx context.Context, net *nets.Net, img bgrImage, c *candidates, mod
 	per := size * size * 3
 	sc.crops = grow(sc.crops, len(c.boxes)*per)
 	batch := sc.crops
-	parallel.For(len(c.boxes), 16, len(c.boxes)*per*4, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			cropAndResize(img, c.boxes[i], size, batch[i*per:(i+1)*per])
-		}
-	})
+	cropLoops.Run(len(c.boxes), 16, len(c.boxes)*per*4, cropRows{img: img, boxes: c.boxes, size: size, out: batch})
 	out := &sc.refine
 	if err := net.RunInto(out, batch, len(c.boxes), size, size, mode); err != nil {
 		return nil, fmt.Errorf("cascade: %v: %w", net.Kind(), err)
 	}
 	return out, nil
+}
+
+// cropRows is the body of refine's parallel loop over boxes.
+type cropRows struct {
+	img   bgrImage
+	boxes []nms.Box
+	size  int
+	out   []float32
+}
+
+var cropLoops parallel.Loops[cropRows, *cropRows]
+
+func (j *cropRows) Run(lo, hi int) {
+	per := j.size * j.size * 3
+	for i := lo; i < hi; i++ {
+		cropAndResize(j.img, j.boxes[i], j.size, j.out[i*per:(i+1)*per])
+	}
 }
 
 // keep sets k to the candidates of c scoring strictly above threshold,

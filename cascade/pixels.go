@@ -32,74 +32,92 @@ func toBGR(img image.Image, buf []uint8) bgrImage {
 	} else {
 		out.pix = make([]uint8, n)
 	}
+	switch img.(type) {
+	case *image.YCbCr, *image.NRGBA, *image.Gray, *image.RGBA:
+		bgrLoops.Run(out.h, 16, out.w*out.h*4, bgrRows{img: img, r: r, out: out})
+		return out
+	}
+	// Any other image.Image: read in order on this goroutine, as its At
+	// may not be safe for concurrent use.
 	dst := out.pix
-	// rows converts rows [lo, hi) of the standard library's image types,
-	// whose pixels may be read concurrently; they run in parallel.
-	var rows func(lo, hi int)
-	switch m := img.(type) {
+	for y := 0; y < out.h; y++ {
+		row := dst[y*out.w*3:]
+		for x := 0; x < out.w; x++ {
+			c := color.NRGBAModel.Convert(img.At(r.Min.X+x, r.Min.Y+y)).(color.NRGBA)
+			row[3*x], row[3*x+1], row[3*x+2] = c.B, c.G, c.R
+		}
+	}
+	return out
+}
+
+// bgrRows converts rows of the standard library's image types, whose
+// pixels may be read concurrently: the body of toBGR's parallel loop.
+type bgrRows struct {
+	img image.Image
+	r   image.Rectangle
+	out bgrImage
+}
+
+var bgrLoops parallel.Loops[bgrRows, *bgrRows]
+
+func (j *bgrRows) Run(lo, hi int) {
+	r, out, dst := j.r, j.out, j.out.pix
+	switch m := j.img.(type) {
 	case *image.YCbCr:
-		rows = func(lo, hi int) {
-			for y := lo; y < hi; y++ {
-				row := dst[y*out.w*3:]
-				for x := 0; x < out.w; x++ {
-					yi := m.YOffset(r.Min.X+x, r.Min.Y+y)
-					ci := m.COffset(r.Min.X+x, r.Min.Y+y)
-					cr, cg, cb := color.YCbCrToRGB(m.Y[yi], m.Cb[ci], m.Cr[ci])
-					row[3*x], row[3*x+1], row[3*x+2] = cb, cg, cr
-				}
+		for y := lo; y < hi; y++ {
+			row := dst[y*out.w*3:]
+			for x := 0; x < out.w; x++ {
+				yi := m.YOffset(r.Min.X+x, r.Min.Y+y)
+				ci := m.COffset(r.Min.X+x, r.Min.Y+y)
+				cr, cg, cb := color.YCbCrToRGB(m.Y[yi], m.Cb[ci], m.Cr[ci])
+				row[3*x], row[3*x+1], row[3*x+2] = cb, cg, cr
 			}
 		}
 	case *image.NRGBA:
-		rows = func(lo, hi int) {
-			for y := lo; y < hi; y++ {
-				src := m.Pix[m.PixOffset(r.Min.X, r.Min.Y+y):]
-				row := dst[y*out.w*3:]
-				for x := 0; x < out.w; x++ {
-					row[3*x], row[3*x+1], row[3*x+2] = src[4*x+2], src[4*x+1], src[4*x]
-				}
+		for y := lo; y < hi; y++ {
+			src := m.Pix[m.PixOffset(r.Min.X, r.Min.Y+y):]
+			row := dst[y*out.w*3:]
+			for x := 0; x < out.w; x++ {
+				row[3*x], row[3*x+1], row[3*x+2] = src[4*x+2], src[4*x+1], src[4*x]
 			}
 		}
 	case *image.Gray:
-		rows = func(lo, hi int) {
-			for y := lo; y < hi; y++ {
-				src := m.Pix[m.PixOffset(r.Min.X, r.Min.Y+y):]
-				row := dst[y*out.w*3:]
-				for x := 0; x < out.w; x++ {
-					v := src[x]
-					row[3*x], row[3*x+1], row[3*x+2] = v, v, v
-				}
+		for y := lo; y < hi; y++ {
+			src := m.Pix[m.PixOffset(r.Min.X, r.Min.Y+y):]
+			row := dst[y*out.w*3:]
+			for x := 0; x < out.w; x++ {
+				v := src[x]
+				row[3*x], row[3*x+1], row[3*x+2] = v, v, v
 			}
 		}
 	case *image.RGBA:
-		rows = func(lo, hi int) {
-			for y := lo; y < hi; y++ {
-				src := m.Pix[m.PixOffset(r.Min.X, r.Min.Y+y):]
-				row := dst[y*out.w*3:]
-				for x := 0; x < out.w; x++ {
-					p := src[4*x : 4*x+4]
-					if p[3] == 0xff {
-						row[3*x], row[3*x+1], row[3*x+2] = p[2], p[1], p[0]
-						continue
-					}
-					c := color.NRGBAModel.Convert(color.RGBA{p[0], p[1], p[2], p[3]}).(color.NRGBA)
-					row[3*x], row[3*x+1], row[3*x+2] = c.B, c.G, c.R
-				}
-			}
-		}
-	default:
-		// Any other image.Image: read in order on this goroutine, as its
-		// At may not be safe for concurrent use.
-		for y := 0; y < out.h; y++ {
+		for y := lo; y < hi; y++ {
+			src := m.Pix[m.PixOffset(r.Min.X, r.Min.Y+y):]
 			row := dst[y*out.w*3:]
 			for x := 0; x < out.w; x++ {
-				c := color.NRGBAModel.Convert(img.At(r.Min.X+x, r.Min.Y+y)).(color.NRGBA)
-				row[3*x], row[3*x+1], row[3*x+2] = c.B, c.G, c.R
+				p := src[4*x : 4*x+4]
+				if p[3] == 0xff {
+					row[3*x], row[3*x+1], row[3*x+2] = p[2], p[1], p[0]
+					continue
+				}
+				a := p[3]
+				row[3*x], row[3*x+1], row[3*x+2] = unpremultiply(p[2], a), unpremultiply(p[1], a), unpremultiply(p[0], a)
 			}
 		}
-		return out
 	}
-	parallel.For(out.h, 16, out.w*out.h*4, rows)
-	return out
+}
+
+// unpremultiply returns the 8-bit channel value v of a premultiplied
+// colour with alpha a, un-premultiplied as color.NRGBAModel does it (via
+// 16 bits) but without boxing a color.Color per pixel.
+func unpremultiply(v, a uint8) uint8 {
+	switch a {
+	case 0xff:
+		return v
+	case 0:
+		return 0
+	}
+	return uint8(uint32(v) * 0x101 * 0xffff / (uint32(a) * 0x101) >> 8)
 }
 
 // normalised maps a byte to (v - 127.5) / 128 in float32, the graph's

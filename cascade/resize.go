@@ -51,25 +51,37 @@ func resizeBilinear(img bgrImage, h, w int, b *resizeBuffers) []float32 {
 	b.out = grow(b.out, h*w*3)
 	b.ys = legacyWeights(b.ys, h, img.h)
 	b.xs = legacyWeights(b.xs, w, img.w)
-	out, ys, xs := b.out, b.ys, b.xs
+	resizeLoops.Run(h, 16, h*w*3*4, resizeRows{img: img, out: b.out, ys: b.ys, xs: b.xs})
+	return b.out
+}
+
+// resizeRows is the body of resizeBilinear's parallel loop over output
+// rows.
+type resizeRows struct {
+	img    bgrImage
+	out    []float32
+	ys, xs []lerpWeights
+}
+
+var resizeLoops parallel.Loops[resizeRows, *resizeRows]
+
+func (j *resizeRows) Run(lo, hi int) {
+	img, xs, w := j.img, j.xs, len(j.xs)
 	stride := img.w * 3
-	parallel.For(h, 16, h*w*3*4, func(lo, hi int) {
-		for y := lo; y < hi; y++ {
-			wy := ys[y]
-			top := img.pix[wy.lo*stride:]
-			bot := img.pix[wy.hi*stride:]
-			row := out[y*w*3:]
-			for x, wx := range xs {
-				l, r := 3*wx.lo, 3*wx.hi
-				for c := 0; c < 3; c++ {
-					t := lerp(normalised[top[l+c]], normalised[top[r+c]], wx.frac)
-					b := lerp(normalised[bot[l+c]], normalised[bot[r+c]], wx.frac)
-					row[3*x+c] = lerp(t, b, wy.frac)
-				}
+	for y := lo; y < hi; y++ {
+		wy := j.ys[y]
+		top := img.pix[wy.lo*stride:]
+		bot := img.pix[wy.hi*stride:]
+		row := j.out[y*w*3:]
+		for x, wx := range xs {
+			l, r := 3*wx.lo, 3*wx.hi
+			for c := 0; c < 3; c++ {
+				t := lerp(normalised[top[l+c]], normalised[top[r+c]], wx.frac)
+				b := lerp(normalised[bot[l+c]], normalised[bot[r+c]], wx.frac)
+				row[3*x+c] = lerp(t, b, wy.frac)
 			}
 		}
-	})
-	return out
+	}
 }
 
 // cropAndResize samples the normalised image inside box (y1, x1, y2, x2 in

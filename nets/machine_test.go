@@ -1,6 +1,7 @@
 package nets
 
 import (
+	"github.com/mtcnn-go/mtcnn/internal/testenv"
 	"runtime"
 	"slices"
 	"testing"
@@ -64,7 +65,7 @@ func TestMachineMatchesTapeMachine(t *testing.T) {
 // its buffers, tensors, loop closures and the machine's slices are all
 // reused from the previous pass.
 func TestRunAllocs(t *testing.T) {
-	if raceEnabled {
+	if testenv.RaceEnabled {
 		t.Skip("-race: sync.Pool drops items at random")
 	}
 	old := runtime.GOMAXPROCS(2)

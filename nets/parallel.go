@@ -14,8 +14,8 @@ import (
 // shape (a batch's last chunk, P-Net's bands and pyramid levels).
 type buffer struct {
 	f    []float32
-	ts   [4]*tensor.Dense // over the start of f, or nil
-	next int              // the slot the next new tensor replaces
+	ts   [16]*tensor.Dense // over the start of f, or nil
+	next int               // the slot the next new tensor replaces
 }
 
 // tensorOf returns a tensor of shape s over the start of b, reusing one of

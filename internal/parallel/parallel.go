@@ -94,7 +94,7 @@ func For(n, chunk, work int, fn func(lo, hi int)) {
 		}
 		return
 	}
-	if chunks >= 1<<31 {
+	if uint64(chunks) >= 1<<31 {
 		// More chunks than a claim can count: coarser chunks.
 		chunk = (n + 1<<30 - 1) >> 30
 		chunks = (n + chunk - 1) / chunk

@@ -1,6 +1,7 @@
 package parallel
 
 import (
+	"github.com/mtcnn-go/mtcnn/internal/testenv"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -92,7 +93,7 @@ func TestHelpersExit(t *testing.T) {
 // TestForAllocs checks that a parallel loop allocates nothing once its
 // job is recycled: For is called per layer, many times per image.
 func TestForAllocs(t *testing.T) {
-	if raceEnabled {
+	if testenv.RaceEnabled {
 		t.Skip("-race: sync.Pool drops items at random")
 	}
 	old := runtime.GOMAXPROCS(2)
@@ -158,7 +159,7 @@ func TestLoopsAllocs(t *testing.T) {
 	if a.Load() != 64 || b.Load() != 32 {
 		t.Fatalf("bodies covered %d and %d indices, want 64 and 32", a.Load(), b.Load())
 	}
-	if raceEnabled {
+	if testenv.RaceEnabled {
 		t.Skip("-race: sync.Pool drops items at random")
 	}
 	allocs := testing.AllocsPerRun(200, func() { sumLoops.Run(64, 1, MinWork, sumBody{&a}) })
