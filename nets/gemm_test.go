@@ -222,9 +222,9 @@ func TestFMA32(t *testing.T) {
 }
 
 func BenchmarkConvGemm(b *testing.B) {
-	// Rows of P-Net conv3 and conv2, R-Net conv4 (a batch of 64) and O-Net
+	// Rows of P-Net conv1 (its first level), conv3 and conv2, R-Net conv4 (a batch of 64) and O-Net
 	// conv5 (196 images).
-	for _, s := range [][4]int{{190, 32, 3, 48}, {283, 16, 3, 30}, {64, 128, 1, 576}, {196, 256, 1, 1152}} {
+	for _, s := range [][4]int{{574, 10, 3, 9}, {190, 32, 3, 48}, {283, 16, 3, 30}, {64, 128, 1, 576}, {196, 256, 1, 1152}} {
 		m, n, segs, segLen := s[0], s[1], s[2], s[3]
 		a := make([]float32, m*segs*segLen)
 		bb := make([]float32, segs*segLen*n)

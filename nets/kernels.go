@@ -301,20 +301,24 @@ func maxWindowsGeneric(dst, src []float32, n, c, xstep int, offs []int) {
 }
 
 // softmax2 is softmax's loop for cells [lo, hi) of two channels (the
-// face/non-face pair), written out: the same operations in the same order.
+// face/non-face pair), written out: the same values as softmax computes,
+// without a branch on the data's sign. The larger value's exp(0) is 1 and
+// its share 1*inv = inv exactly; only the smaller one needs exp, and which
+// of the two it is only chooses where the results go. (Branching on that,
+// which is random, cost more than the exp.)
 func softmax2(x []float32, cx int, y []float32, lo, hi int) {
 	for i := lo; i < hi; i++ {
 		x0, x1 := x[i*cx], x[i*cx+1]
-		m := max(x0, x1)
-		e0, e1 := float32(1), float32(1)
-		if x0 != m {
-			e0 = float32(math.Exp(float64(x0 - m)))
+		big, small, k := x0, x1, 0 // k: the larger value's channel
+		if x1 > x0 {
+			big, small, k = x1, x0, 1
 		}
-		if x1 != m {
-			e1 = float32(math.Exp(float64(x1 - m)))
+		e := float32(math.Exp(float64(small - big)))
+		if x0 == x1 {
+			e = 1 // equal infinities: softmax takes each as the max, exp(0)
 		}
-		inv := 1 / (e0 + e1)
-		y[2*i], y[2*i+1] = e0*inv, e1*inv
+		inv := 1 / (1 + e)
+		y[2*i+k], y[2*i+1-k] = inv, e*inv
 	}
 }
 
