@@ -30,10 +30,22 @@ var gemmKernel = func() string {
 	return "generic"
 }()
 
-// The generated kernels (gemm_kernels_amd64.s) compute up to 32 (AVX-512)
-// or 16 (AVX2) columns of convGemm; the last vector of each is masked, so
-// nothing past the last column is read or written. The FMA versions fuse
-// each multiply and add.
+// The generated kernels (gemm_kernels_amd64.s) compute up to 64, 48, 32 or
+// 16 (AVX-512) or 16 or 8 (AVX2) columns of convGemm; the last vector of
+// each is masked, so nothing past the last column is read or written. The
+// FMA versions fuse each multiply and add.
+
+//go:noescape
+func convAVX512x64(m, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, mask uint16, segs, segA int, bias, alpha *float32)
+
+//go:noescape
+func convAVX512x48(m, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, mask uint16, segs, segA int, bias, alpha *float32)
+
+//go:noescape
+func convAVX512x64FMA(m, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, mask uint16, segs, segA int, bias, alpha *float32)
+
+//go:noescape
+func convAVX512x48FMA(m, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, mask uint16, segs, segA int, bias, alpha *float32)
 
 //go:noescape
 func convAVX512x32(m, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, mask uint16, segs, segA int, bias, alpha *float32)
@@ -109,16 +121,26 @@ func convGemm(m, n, segs, segLen int, a []float32, lda, segA int, b []float32, l
 		return
 	}
 	if useAVX512 {
-		x32, x16 := convAVX512x32, convAVX512x16
+		x64, x48, x32, x16 := convAVX512x64, convAVX512x48, convAVX512x32, convAVX512x16
 		if fma {
-			x32, x16 = convAVX512x32FMA, convAVX512x16FMA
+			x64, x48, x32, x16 = convAVX512x64FMA, convAVX512x48FMA, convAVX512x32FMA, convAVX512x16FMA
 		}
-		j := 0
-		for ; n-j > 16; j += 32 {
-			x32(m, segLen, &a[0], lda, &b[j], ldb, &c[j], ldc, uint16(1<<min(16, n-j-16)-1), segs, segA, &bias[j], at(j))
-		}
-		if j < n {
-			x16(m, segLen, &a[0], lda, &b[j], ldb, &c[j], ldc, uint16(1<<(n-j)-1), segs, segA, &bias[j], at(j))
+		// The widest kernel that the columns left fill beyond its last
+		// vector: each runs its last vector masked to what is left.
+		for j := 0; j < n; {
+			left := n - j
+			kern, width := x16, 16
+			switch {
+			case left > 48:
+				kern, width = x64, 64
+			case left > 32:
+				kern, width = x48, 48
+			case left > 16:
+				kern, width = x32, 32
+			}
+			mask := uint16(1<<min(16, left-(width-16)) - 1)
+			kern(m, segLen, &a[0], lda, &b[j], ldb, &c[j], ldc, mask, segs, segA, &bias[j], at(j))
+			j += min(width, left)
 		}
 		return
 	}

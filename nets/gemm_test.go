@@ -40,7 +40,7 @@ func checkConvGemm(t *testing.T) {
 		return x
 	}
 	for _, m := range []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 19, 22, 46, 190} {
-		for _, n := range []int{1, 2, 4, 6, 7, 8, 9, 10, 15, 16, 17, 24, 28, 31, 32, 33, 48, 64, 128, 256} {
+		for _, n := range []int{1, 2, 4, 6, 7, 8, 9, 10, 15, 16, 17, 24, 28, 31, 32, 33, 40, 47, 48, 49, 63, 64, 65, 80, 100, 128, 256} {
 			for _, segs := range []int{1, 2, 3} {
 				for _, segLen := range []int{1, 3, 9, 30, 48, 192} {
 					overlap := r.IntN(2) == 0
@@ -224,7 +224,7 @@ func TestFMA32(t *testing.T) {
 func BenchmarkConvGemm(b *testing.B) {
 	// Rows of P-Net conv1 (its first level), conv3 and conv2, R-Net conv4 (a batch of 64) and O-Net
 	// conv5 (196 images).
-	for _, s := range [][4]int{{574, 10, 3, 9}, {190, 32, 3, 48}, {283, 16, 3, 30}, {64, 128, 1, 576}, {196, 256, 1, 1152}} {
+	for _, s := range [][4]int{{574, 10, 3, 9}, {190, 32, 3, 48}, {283, 16, 3, 30}, {9, 48, 3, 84}, {3, 64, 2, 96}, {21, 64, 3, 96}, {64, 128, 1, 576}, {196, 256, 1, 1152}} {
 		m, n, segs, segLen := s[0], s[1], s[2], s[3]
 		a := make([]float32, m*segs*segLen)
 		bb := make([]float32, segs*segLen*n)

@@ -1,10 +1,10 @@
 //go:build ignore
 
 // gen_amd64.go writes gemm_kernels_amd64.s, the AVX2 and AVX-512 kernels
-// every convolution runs on: one template, eight instances (16 columns with
-// a masked upper half and masked 8 with AVX2, 32 with a masked upper half
-// and masked 16 with AVX-512; each with a separate multiply and add, and
-// with fused multiply-add). Run "go generate" in this folder after editing
+// every convolution runs on: one template, twelve instances (16 columns
+// with a masked upper half and masked 8 with AVX2; 64, 48 and 32 with a
+// masked last vector and masked 16 with AVX-512; each with a separate
+// multiply and add, and with fused multiply-add). Run "go generate" in this folder after editing
 // it; a test checks that the committed file is what it writes.
 package main
 
@@ -21,7 +21,7 @@ import (
 type kernel struct {
 	name string
 	reg  string // "Y" (AVX2) or "Z" (AVX-512)
-	vecs int    // vectors of C per row: 1 or 2; the last one is masked
+	vecs int    // vectors of C per row: 1 to 4; the last one is masked
 	// blocks are the row blocks, largest first, down to 1: the rows left
 	// after the largest blocks run as one smaller block, so that enough
 	// independent sums stay in flight to hide the add latency.
@@ -38,6 +38,12 @@ var kernels = func() (ks []kernel) {
 		ks = append(ks,
 			kernel{"convAVX2x16" + suffix, "Y", 2, []int{4, 3, 2, 1}, fma},
 			kernel{"convAVX2x8" + suffix, "Y", 1, []int{8, 4, 3, 2, 1}, fma},
+			// Wider rows reuse each broadcast A value for more columns
+			// and keep more sums in flight on rows only a few pixels
+			// long (R-Net's 9, the 3 of R-Net's and O-Net's last
+			// convolutions).
+			kernel{"convAVX512x64" + suffix, "Z", 4, []int{5, 4, 3, 2, 1}, fma},
+			kernel{"convAVX512x48" + suffix, "Z", 3, []int{8, 7, 6, 5, 4, 3, 2, 1}, fma},
 			kernel{"convAVX512x32" + suffix, "Z", 2, []int{8, 7, 6, 5, 4, 3, 2, 1}, fma},
 			kernel{"convAVX512x16" + suffix, "Z", 1, []int{8, 7, 6, 5, 4, 3, 2, 1}, fma},
 		)
@@ -55,26 +61,28 @@ func (k kernel) r(i int) string {
 	return fmt.Sprintf("%s%d", k.reg, i)
 }
 
-// Registers: accumulators from 0 (row*vecs+v: at most 8 with AVX2, 16
-// with AVX-512), then the B vectors, the broadcast A value and product
-// temporaries (AVX2's mask lives in Y15, so it gets four, AVX-512 eight).
+// Registers: accumulators from 0 (row*vecs+v: at most 8 with AVX2, 16 to
+// 24 with AVX-512), then the B vectors, the broadcast A value and product
+// temporaries (AVX2's mask lives in Y15, so it gets four; AVX-512 up to
+// eight, at least one per vector for the epilogue's PReLU slopes).
 func (k kernel) acc(row, v int) string { return k.r(row*k.vecs + v) }
 
+// base is the first register after the accumulators.
 func (k kernel) base() int {
 	if k.reg == "Y" {
 		return 8
 	}
-	return 16
+	return max(16, k.vecs*k.blocks[0])
 }
 
 func (k kernel) bReg(v int) string { return k.r(k.base() + v) }
-func (k kernel) bcast() string     { return k.r(k.base() + 2) }
-func (k kernel) temp(i int) string { return k.r(k.base() + 3 + i) }
+func (k kernel) bcast() string     { return k.r(k.base() + max(2, k.vecs)) }
+func (k kernel) temp(i int) string { return k.r(k.base() + max(2, k.vecs) + 1 + i) }
 func (k kernel) temps() int {
 	if k.reg == "Y" {
 		return 4
 	}
-	return 8
+	return min(8, 31-(k.base()+max(2, k.vecs)))
 }
 
 // zero clears register r (VXORPS on a ZMM register needs AVX512DQ; VPXORD
@@ -184,6 +192,9 @@ func (k kernel) emit(w *writer) {
 	w.f("\tMOVQ segA+80(FP), R15")
 	w.f("\tSUBQ R9, R15")
 	w.f("\tSHLQ $2, R15")
+	if k.reg == "Z" && (k.temps() < k.vecs || k.base()+max(2, k.vecs)+k.temps() > 31) {
+		log.Fatalf("%s: registers do not fit", k.name)
+	}
 	for bi, rows := range k.blocks {
 		k.block(w, label, rows, bi)
 	}
