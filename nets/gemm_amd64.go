@@ -71,6 +71,33 @@ func convAVX2x16FMA(m, k int, a *float32, lda int, b *float32, ldb int, c *float
 //go:noescape
 func convAVX2x8FMA(m, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, mask *[8]int32, segs, segA int, bias, alpha *float32)
 
+// The one-vector kernels for a fixed A row stride (see gen_amd64.go).
+var (
+	x16Fixed = map[int][2]func(m, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, mask uint16, segs, segA int, bias, alpha *float32){
+		3:  {convAVX512x16L3, convAVX512x16L3FMA},
+		10: {convAVX512x16L10, convAVX512x16L10FMA},
+		32: {convAVX512x16L32, convAVX512x16L32FMA},
+	}
+)
+
+//go:noescape
+func convAVX512x16L3(m, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, mask uint16, segs, segA int, bias, alpha *float32)
+
+//go:noescape
+func convAVX512x16L10(m, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, mask uint16, segs, segA int, bias, alpha *float32)
+
+//go:noescape
+func convAVX512x16L32(m, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, mask uint16, segs, segA int, bias, alpha *float32)
+
+//go:noescape
+func convAVX512x16L3FMA(m, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, mask uint16, segs, segA int, bias, alpha *float32)
+
+//go:noescape
+func convAVX512x16L10FMA(m, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, mask uint16, segs, segA int, bias, alpha *float32)
+
+//go:noescape
+func convAVX512x16L32FMA(m, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, mask uint16, segs, segA int, bias, alpha *float32)
+
 // laneMasks[w] enables the first w lanes.
 var laneMasks = func() (t [9][8]int32) {
 	for w := range t {
@@ -124,6 +151,12 @@ func convGemm(m, n, segs, segLen int, a []float32, lda, segA int, b []float32, l
 		x64, x48, x32, x16 := convAVX512x64, convAVX512x48, convAVX512x32, convAVX512x16
 		if fma {
 			x64, x48, x32, x16 = convAVX512x64FMA, convAVX512x48FMA, convAVX512x32FMA, convAVX512x16FMA
+		}
+		if f, ok := x16Fixed[lda]; ok && n <= 16 {
+			x16 = f[0]
+			if fma {
+				x16 = f[1]
+			}
 		}
 		// The widest kernel that the columns left fill beyond its last
 		// vector: each runs its last vector masked to what is left.

@@ -43,10 +43,14 @@ func checkConvGemm(t *testing.T) {
 		for _, n := range []int{1, 2, 4, 6, 7, 8, 9, 10, 15, 16, 17, 24, 28, 31, 32, 33, 40, 47, 48, 49, 63, 64, 65, 80, 100, 128, 256} {
 			for _, segs := range []int{1, 2, 3} {
 				for _, segLen := range []int{1, 3, 9, 30, 48, 192} {
-					overlap := r.IntN(2) == 0
+					// Overlapping rows as in a convolution, gaps, or one
+					// of the strides the fixed-stride kernels take.
 					lda := segLen + r.IntN(3)
-					if overlap {
+					switch r.IntN(4) {
+					case 0:
 						lda = max(1, segLen/3)
+					case 1:
+						lda = []int{3, 10, 32}[r.IntN(3)]
 					}
 					segA := (m-1)*lda + segLen + r.IntN(5)
 					ldb, ldc := n+r.IntN(3), n+r.IntN(5)
@@ -226,6 +230,11 @@ func BenchmarkConvGemm(b *testing.B) {
 	// conv5 (196 images).
 	for _, s := range [][4]int{{574, 10, 3, 9}, {190, 32, 3, 48}, {283, 16, 3, 30}, {9, 48, 3, 84}, {3, 64, 2, 96}, {21, 64, 3, 96}, {64, 128, 1, 576}, {196, 256, 1, 1152}} {
 		m, n, segs, segLen := s[0], s[1], s[2], s[3]
+		// A convolution's rows overlap: one input pixel apart.
+		lda := segLen
+		if segs == 3 {
+			lda = segLen / 3
+		}
 		a := make([]float32, m*segs*segLen)
 		bb := make([]float32, segs*segLen*n)
 		c := make([]float32, m*n)
@@ -234,7 +243,7 @@ func BenchmarkConvGemm(b *testing.B) {
 			b.Run(fmt.Sprintf("%dx%dx%dx%d/fma=%v", m, n, segs, segLen, fma), func(b *testing.B) {
 				b.SetBytes(int64(2 * m * n * segs * segLen)) // reported MB/s = MFLOP/s
 				for b.Loop() {
-					convGemm(m, n, segs, segLen, a, segLen, m*segLen, bb, n, c, n, bias, alpha, fma)
+					convGemm(m, n, segs, segLen, a, lda, m*segLen, bb, n, c, n, bias, alpha, fma)
 				}
 			})
 		}

@@ -27,6 +27,12 @@ type kernel struct {
 	// independent sums stay in flight to hide the add latency.
 	blocks []int
 	fma    bool // VFMADD231PS instead of VMULPS then VADDPS
+	// lda, when not 0, is A's row stride in floats, fixed: every row's
+	// value is then addressed from one pointer with a constant offset,
+	// which the FMA fuses with its load (an indexed address costs the
+	// one-vector kernels an extra micro-op per row, and those are bound by
+	// micro-ops), and blocks of 16 rows fit.
+	lda int
 }
 
 var kernels = func() (ks []kernel) {
@@ -36,17 +42,23 @@ var kernels = func() (ks []kernel) {
 			suffix = "FMA"
 		}
 		ks = append(ks,
-			kernel{"convAVX2x16" + suffix, "Y", 2, []int{4, 3, 2, 1}, fma},
-			kernel{"convAVX2x8" + suffix, "Y", 1, []int{8, 4, 3, 2, 1}, fma},
+			kernel{"convAVX2x16" + suffix, "Y", 2, []int{4, 3, 2, 1}, fma, 0},
+			kernel{"convAVX2x8" + suffix, "Y", 1, []int{8, 4, 3, 2, 1}, fma, 0},
 			// Wider rows reuse each broadcast A value for more columns
 			// and keep more sums in flight on rows only a few pixels
 			// long (R-Net's 9, the 3 of R-Net's and O-Net's last
 			// convolutions).
-			kernel{"convAVX512x64" + suffix, "Z", 4, []int{5, 4, 3, 2, 1}, fma},
-			kernel{"convAVX512x48" + suffix, "Z", 3, []int{8, 7, 6, 5, 4, 3, 2, 1}, fma},
-			kernel{"convAVX512x32" + suffix, "Z", 2, []int{8, 7, 6, 5, 4, 3, 2, 1}, fma},
-			kernel{"convAVX512x16" + suffix, "Z", 1, []int{8, 7, 6, 5, 4, 3, 2, 1}, fma},
+			kernel{"convAVX512x64" + suffix, "Z", 4, []int{5, 4, 3, 2, 1}, fma, 0},
+			kernel{"convAVX512x48" + suffix, "Z", 3, []int{8, 7, 6, 5, 4, 3, 2, 1}, fma, 0},
+			kernel{"convAVX512x32" + suffix, "Z", 2, []int{8, 7, 6, 5, 4, 3, 2, 1}, fma, 0},
+			kernel{"convAVX512x16" + suffix, "Z", 1, []int{8, 7, 6, 5, 4, 3, 2, 1}, fma, 0},
 		)
+		// P-Net's first two convolutions (3 and 10 input channels: A's
+		// rows are one input pixel apart) and the heads after a
+		// 32-channel convolution.
+		for _, lda := range []int{3, 10, 32} {
+			ks = append(ks, kernel{fmt.Sprintf("convAVX512x16L%d%s", lda, suffix), "Z", 1, []int{16, 8, 7, 6, 5, 4, 3, 2, 1}, fma, lda})
+		}
 	}
 	return ks
 }()
@@ -132,9 +144,22 @@ func (k kernel) store(v int, src, base string) string {
 // AX is row 0, BX row 1, R12 row 6.
 var aRows = []string{"(AX)", "(BX)", "(AX)(R10*2)", "(BX)(R10*2)", "(AX)(R10*4)", "(BX)(R10*4)", "(R12)", "(R12)(R10*1)"}
 
+// aRow gives the address of the current A value of row row of a block.
+func (k kernel) aRow(row int) string {
+	if k.lda == 0 {
+		return aRows[row]
+	}
+	if row == 0 {
+		return "(AX)"
+	}
+	return fmt.Sprintf("%d(AX)", 4*row*k.lda)
+}
+
 // aPointers lists the A row registers a block of rows advances.
-func aPointers(rows int) []string {
+func (k kernel) aPointers(rows int) []string {
 	switch {
+	case k.lda != 0:
+		return []string{"AX"}
 	case rows > 6:
 		return []string{"AX", "BX", "R12"}
 	case rows > 1:
@@ -173,6 +198,9 @@ func (k kernel) emit(w *writer) {
 		how = fmaDoc
 	}
 	w.f(doc, k.name, maskType, cols, cols, maskDoc, how)
+	if k.lda != 0 {
+		w.f("// This instance takes lda = %d only, as a constant.", k.lda)
+	}
 	w.f("TEXT ·%s(SB), NOSPLIT, $0-104", k.name)
 	for i, a := range [][2]string{{"m+0", "R8"}, {"k+8", "R9"}, {"a+16", "SI"}, {"lda+24", "R10"}, {"b+32", "DI"}, {"ldb+40", "R11"}, {"c+48", "DX"}} {
 		w.f("\tMOVQ %s(FP), %s", a[0], a[1])
@@ -224,10 +252,10 @@ func (k kernel) block(w *writer, label string, rows, bi int) {
 		}
 	}
 	w.f("\tMOVQ SI, AX")
-	if rows > 1 {
+	if rows > 1 && k.lda == 0 {
 		w.f("\tLEAQ (SI)(R10*1), BX")
 	}
-	if rows > 6 {
+	if rows > 6 && k.lda == 0 {
 		w.f("\tLEAQ (SI)(R10*4), R12")
 		w.f("\tLEAQ (R12)(R10*2), R12")
 	}
@@ -247,9 +275,9 @@ func (k kernel) block(w *writer, label string, rows, bi int) {
 		// broadcast; otherwise it is broadcast once into register 10.
 		src := k.bcast()
 		if k.reg == "Z" && k.vecs == 1 {
-			src = aRows[row]
+			src = k.aRow(row)
 		} else {
-			w.f("\tVBROADCASTSS %s, %s", aRows[row], k.bcast())
+			w.f("\tVBROADCASTSS %s, %s", k.aRow(row), k.bcast())
 		}
 		bcst := ""
 		if src != k.bcast() {
@@ -267,19 +295,25 @@ func (k kernel) block(w *writer, label string, rows, bi int) {
 			w.f("\tVADDPS %s, %s, %s", tmp, a, a)
 		}
 	}
-	for _, p := range aPointers(rows) {
+	for _, p := range k.aPointers(rows) {
 		w.f("\tADDQ $4, %s", p)
 	}
 	w.f("\tADDQ R11, R14")
 	w.f("\tDECQ R13")
 	w.f("\tJNZ  %s_loop", l)
-	for _, p := range aPointers(rows) {
+	for _, p := range k.aPointers(rows) {
 		w.f("\tADDQ R15, %s", p)
 	}
 	w.f("\tDECQ CX")
 	w.f("\tJNZ  %s_seg", l)
 	k.epilogue(w, l, rows)
 	// SI += rows*lda
+	if k.lda != 0 {
+		w.f("\tADDQ $%d, SI", 4*rows*k.lda)
+		w.f("\tSUBQ $%d, R8", rows)
+		w.f("\tJMP  %s_rows", l)
+		return
+	}
 	done := 0
 	for _, step := range []int{8, 4, 2, 1} {
 		if rows-done >= step {
