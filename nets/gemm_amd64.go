@@ -71,14 +71,27 @@ func convAVX2x16FMA(m, k int, a *float32, lda int, b *float32, ldb int, c *float
 //go:noescape
 func convAVX2x8FMA(m, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, mask *[8]int32, segs, segA int, bias, alpha *float32)
 
-// The one-vector kernels for a fixed A row stride (see gen_amd64.go).
+// avx512Kernel is the signature of the AVX-512 kernels.
+type avx512Kernel func(m, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, mask uint16, segs, segA int, bias, alpha *float32)
+
+// The one- and two-vector kernels for a fixed A row stride (see
+// gen_amd64.go), exact and FMA, by stride.
 var (
-	x16Fixed = map[int][2]func(m, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, mask uint16, segs, segA int, bias, alpha *float32){
+	x16Fixed = map[int][2]avx512Kernel{
 		3:  {convAVX512x16L3, convAVX512x16L3FMA},
 		10: {convAVX512x16L10, convAVX512x16L10FMA},
 		32: {convAVX512x16L32, convAVX512x16L32FMA},
 	}
+	x32Fixed = map[int][2]avx512Kernel{
+		16: {convAVX512x32L16, convAVX512x32L16FMA},
+	}
 )
+
+//go:noescape
+func convAVX512x32L16(m, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, mask uint16, segs, segA int, bias, alpha *float32)
+
+//go:noescape
+func convAVX512x32L16FMA(m, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, mask uint16, segs, segA int, bias, alpha *float32)
 
 //go:noescape
 func convAVX512x16L3(m, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, mask uint16, segs, segA int, bias, alpha *float32)
@@ -152,11 +165,15 @@ func convGemm(m, n, segs, segLen int, a []float32, lda, segA int, b []float32, l
 		if fma {
 			x64, x48, x32, x16 = convAVX512x64FMA, convAVX512x48FMA, convAVX512x32FMA, convAVX512x16FMA
 		}
+		mode := 0
+		if fma {
+			mode = 1
+		}
 		if f, ok := x16Fixed[lda]; ok && n <= 16 {
-			x16 = f[0]
-			if fma {
-				x16 = f[1]
-			}
+			x16 = f[mode]
+		}
+		if f, ok := x32Fixed[lda]; ok && n <= 32 {
+			x32 = f[mode]
 		}
 		// The widest kernel that the columns left fill beyond its last
 		// vector: each runs its last vector masked to what is left.

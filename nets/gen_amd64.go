@@ -59,6 +59,10 @@ var kernels = func() (ks []kernel) {
 		for _, lda := range []int{3, 10, 32} {
 			ks = append(ks, kernel{fmt.Sprintf("convAVX512x16L%d%s", lda, suffix), "Z", 1, []int{16, 8, 7, 6, 5, 4, 3, 2, 1}, fma, lda})
 		}
+		// P-Net's conv3 (16 input channels): with one A pointer, 12-row
+		// blocks fit. (R-Net's and O-Net's first convolutions, 3 input
+		// channels on rows 22 and 46 pixels long, measured no faster.)
+		ks = append(ks, kernel{"convAVX512x32L16" + suffix, "Z", 2, []int{12, 8, 7, 6, 5, 4, 3, 2, 1}, fma, 16})
 	}
 	return ks
 }()

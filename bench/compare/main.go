@@ -25,7 +25,8 @@
 // image, from /usr/bin/time -f %M or /proc) are rows of the same table.
 // Below it, the machine's fp32 FMA peak (a register-only FMA loop in
 // assembly on every core) and the GFLOP/s our nets reach at the shapes of
-// the solvay min-size-20 run.
+// the solvay min-size-20 run, each net run into one reused Output as the
+// cascade runs it.
 //
 // A contender that is not installed is reported as unavailable, with the
 // command that installs it.
@@ -657,9 +658,10 @@ func measureNets(c config) ([]netRow, []float64, string, error) {
 	for _, mode := range modes {
 		row := *prow
 		row.name += " " + mode.String()
+		var out nets.Output
 		jobs = append(jobs, job{&row, func() error {
 			for _, l := range levels {
-				if _, err := pnet.RunMode(px[:l[0]*l[1]*3], 1, l[0], l[1], mode); err != nil {
+				if err := pnet.RunInto(&out, px[:l[0]*l[1]*3], 1, l[0], l[1], mode); err != nil {
 					return err
 				}
 			}
@@ -679,7 +681,8 @@ func measureNets(c config) ([]netRow, []float64, string, error) {
 		for _, mode := range modes {
 			row := &netRow{name: b.k.String() + " " + mode.String(), shape: fmt.Sprintf("batch %d x %dx%d", b.batch, s, s),
 				flops: float64(b.batch) * float64(bench.FLOPs(b.k, s, s))}
-			jobs = append(jobs, job{row, func() error { _, err := n.RunMode(x, b.batch, s, s, mode); return err }})
+			var out nets.Output
+			jobs = append(jobs, job{row, func() error { return n.RunInto(&out, x, b.batch, s, s, mode) }})
 		}
 	}
 	for _, j := range jobs { // warm-up: compile the graphs
