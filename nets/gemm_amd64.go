@@ -214,8 +214,11 @@ func lastMask(n int) *[8]int32 { return &laneMasks[n-8*((n-1)/8)] }
 //go:noescape
 func maxWindowsAVX2(dst, src *float32, n, c, xstep int, offs *int, noffs int, mask *[8]int32)
 
+//go:noescape
+func maxWindowsAVX512(dst, src *float32, n, c, xstep int, offs *int, noffs int, masks *[4]uint16)
+
 // maxWindows is the pooling of n windows; see maxWindowsGeneric, whose
-// results the AVX2 version reproduces bit for bit.
+// results the AVX2 and AVX-512 versions reproduce bit for bit.
 func maxWindows(dst, src []float32, n, c, xstep int, offs []int) {
 	if !useAVX2 || n == 0 || c == 0 || len(offs) == 0 {
 		maxWindowsGeneric(dst, src, n, c, xstep, offs)
@@ -225,6 +228,14 @@ func maxWindows(dst, src []float32, n, c, xstep int, offs []int) {
 	_ = src[(n-1)*xstep+slices.Max(offs)+c-1]
 	if offs[0] != 0 || slices.Min(offs) < 0 {
 		panic("nets: maxWindows: bad window offsets")
+	}
+	if useAVX512 && c <= 64 {
+		var masks [4]uint16
+		for v := range masks {
+			masks[v] = uint16(1<<min(16, max(0, c-16*v)) - 1)
+		}
+		maxWindowsAVX512(&dst[0], &src[0], n, c, xstep, &offs[0], len(offs), &masks)
+		return
 	}
 	maxWindowsAVX2(&dst[0], &src[0], n, c, xstep, &offs[0], len(offs), lastMask(c))
 }

@@ -14,3 +14,14 @@ func TestConvGemmAVX2MatchesGeneric(t *testing.T) {
 	useAVX512 = false
 	checkConvGemm(t)
 }
+
+// TestMaxWindowsAVX2 runs the pooling test on the AVX2 kernel where the
+// AVX-512 one would otherwise take every channel count up to 64.
+func TestMaxWindowsAVX2(t *testing.T) {
+	if !useAVX2 || !useAVX512 {
+		t.Skip("TestMaxWindowsKernel already runs the AVX2 or generic kernel here")
+	}
+	defer func(old bool) { useAVX512 = old }(useAVX512)
+	useAVX512 = false
+	TestMaxWindowsKernel(t)
+}

@@ -79,3 +79,119 @@ wlstore:
 	JNZ  wpix
 	VZEROUPPER
 	RET
+
+// func maxWindowsAVX512(dst, src *float32, n, c, xstep int, offs *int, noffs int, masks *[4]uint16)
+//
+// maxWindowsAVX2 for c <= 64: a window's channels stay in up to four
+// vectors of 16 while its values are read, each offset loaded once per
+// window; masks[v] enables the channels of vector v (none past c).
+TEXT ·maxWindowsAVX512(SB), NOSPLIT, $0-64
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), R8
+	MOVQ c+24(FP), R9
+	SHLQ $2, R9
+	MOVQ xstep+32(FP), R12
+	SHLQ $2, R12
+	MOVQ offs+40(FP), R10
+	MOVQ noffs+48(FP), R11
+	DECQ R11 // the offsets after the first, which is 0
+	MOVQ masks+56(FP), AX
+	KMOVW 0(AX), K1
+	KMOVW 2(AX), K2
+	KMOVW 4(AX), K3
+	KMOVW 6(AX), K4
+	CMPQ R9, $64
+	JLE  x1pix
+	CMPQ R9, $128
+	JLE  x2pix
+
+x4pix:
+	VMOVUPS.Z (SI), K1, Z0
+	VMOVUPS.Z 64(SI), K2, Z1
+	VMOVUPS.Z 128(SI), K3, Z2
+	VMOVUPS.Z 192(SI), K4, Z3
+	MOVQ R10, R14
+	MOVQ R11, R15
+	TESTQ R15, R15
+	JZ   x4store
+
+x4win:
+	ADDQ $8, R14
+	MOVQ (R14), R13
+	LEAQ (SI)(R13*4), R13
+	VMOVUPS.Z (R13), K1, Z4
+	VMOVUPS.Z 64(R13), K2, Z5
+	VMOVUPS.Z 128(R13), K3, Z6
+	VMOVUPS.Z 192(R13), K4, Z7
+	VMAXPS Z0, Z4, Z0 // Z0 = Z4 > Z0 ? Z4 : Z0
+	VMAXPS Z1, Z5, Z1
+	VMAXPS Z2, Z6, Z2
+	VMAXPS Z3, Z7, Z3
+	DECQ R15
+	JNZ  x4win
+
+x4store:
+	VMOVUPS Z0, K1, (DI)
+	VMOVUPS Z1, K2, 64(DI)
+	VMOVUPS Z2, K3, 128(DI)
+	VMOVUPS Z3, K4, 192(DI)
+	ADDQ R12, SI
+	ADDQ R9, DI
+	DECQ R8
+	JNZ  x4pix
+	VZEROUPPER
+	RET
+
+x2pix:
+	VMOVUPS.Z (SI), K1, Z0
+	VMOVUPS.Z 64(SI), K2, Z1
+	MOVQ R10, R14
+	MOVQ R11, R15
+	TESTQ R15, R15
+	JZ   x2store
+
+x2win:
+	ADDQ $8, R14
+	MOVQ (R14), R13
+	LEAQ (SI)(R13*4), R13
+	VMOVUPS.Z (R13), K1, Z4
+	VMOVUPS.Z 64(R13), K2, Z5
+	VMAXPS Z0, Z4, Z0
+	VMAXPS Z1, Z5, Z1
+	DECQ R15
+	JNZ  x2win
+
+x2store:
+	VMOVUPS Z0, K1, (DI)
+	VMOVUPS Z1, K2, 64(DI)
+	ADDQ R12, SI
+	ADDQ R9, DI
+	DECQ R8
+	JNZ  x2pix
+	VZEROUPPER
+	RET
+
+x1pix:
+	VMOVUPS.Z (SI), K1, Z0
+	MOVQ R10, R14
+	MOVQ R11, R15
+	TESTQ R15, R15
+	JZ   x1store
+
+x1win:
+	ADDQ $8, R14
+	MOVQ (R14), R13
+	VMOVUPS.Z (SI)(R13*4), K1, Z4
+	VMAXPS Z0, Z4, Z0
+	DECQ R15
+	JNZ  x1win
+
+x1store:
+	VMOVUPS Z0, K1, (DI)
+	ADDQ R12, SI
+	ADDQ R9, DI
+	DECQ R8
+	JNZ  x1pix
+	VZEROUPPER
+	RET
