@@ -146,11 +146,16 @@ func convGemm(m, n, segs, segLen int, a []float32, lda, segA int, b []float32, l
 		return &alpha[j]
 	}
 	fma = fma && hasFMA
-	if useAVX512 && m > 8 && m%8 != 0 && m%8 < 4 {
-		// The kernels take rows eight at a time, then the rest as one
-		// block; a rest of 1 to 3 rows keeps too few sums in flight, so
-		// the last 9 to 11 rows run as two blocks of 4 to 6.
-		r := m%8 + 8
+	// The kernels take rows a block at a time (eight, or five in the
+	// 64-column kernel), then the rest as one block; a rest of one to three
+	// rows (one or two of five) keeps too few sums in flight, so the last
+	// block and the rest run as two blocks of about equal size.
+	blk, few := 8, 4
+	if n > 48 {
+		blk, few = 5, 3
+	}
+	if rest := m % blk; useAVX512 && m > blk && rest != 0 && rest < few {
+		r := rest + blk
 		h := r / 2
 		top := m - r
 		if top > 0 {
