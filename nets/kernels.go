@@ -300,25 +300,45 @@ func maxWindowsGeneric(dst, src []float32, n, c, xstep int, offs []int) {
 	}
 }
 
+// expNegGeneric sets dst[i] = float32(math.Exp(float64(src[i]))). It is
+// the specification of expNeg's vector versions, which take arguments <= 0
+// or NaN.
+func expNegGeneric(dst, src []float32) {
+	for i, v := range src {
+		dst[i] = float32(math.Exp(float64(v)))
+	}
+}
+
 // softmax2 is softmax's loop for cells [lo, hi) of two channels (the
-// face/non-face pair), written out: the same values as softmax computes,
-// without a branch on the data's sign. The larger value's exp(0) is 1 and
-// its share 1*inv = inv exactly; only the smaller one needs exp, and which
-// of the two it is only chooses where the results go. (Branching on that,
-// which is random, cost more than the exp.)
+// face/non-face pair), written out: the same values as softmax computes.
+// The larger value's exp(0) is 1 and its share 1*inv = inv exactly; only
+// the smaller one needs exp, of small - big = -|x0 - x1|, and which of the
+// two it is only chooses where the results go. The exponentials of a run
+// of cells are taken together (expNeg), without a branch on the data's
+// sign (random, so mispredicted, it cost more than the exp).
 func softmax2(x []float32, cx int, y []float32, lo, hi int) {
-	for i := lo; i < hi; i++ {
-		x0, x1 := x[i*cx], x[i*cx+1]
-		big, small, k := x0, x1, 0 // k: the larger value's channel
-		if x1 > x0 {
-			big, small, k = x1, x0, 1
+	var d, e [256]float32
+	for i0 := lo; i0 < hi; i0 += len(d) {
+		n := min(len(d), hi-i0)
+		for j := range n {
+			i := i0 + j
+			d[j] = math.Float32frombits(math.Float32bits(x[i*cx]-x[i*cx+1]) | 1<<31)
 		}
-		e := float32(math.Exp(float64(small - big)))
-		if x0 == x1 {
-			e = 1 // equal infinities: softmax takes each as the max, exp(0)
+		expNeg(e[:n], d[:n])
+		for j := range n {
+			i := i0 + j
+			x0, x1 := x[i*cx], x[i*cx+1]
+			ej := e[j]
+			if x0 == x1 {
+				ej = 1 // equal infinities too: softmax takes each as the max, exp(0)
+			}
+			k := 0 // the larger value's channel
+			if x1 > x0 {
+				k = 1
+			}
+			inv := 1 / (1 + ej)
+			y[2*i+k], y[2*i+1-k] = inv, ej*inv
 		}
-		inv := 1 / (1 + e)
-		y[2*i+k], y[2*i+1-k] = inv, e*inv
 	}
 }
 
