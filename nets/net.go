@@ -8,7 +8,8 @@
 // net's output heads, so that no large intermediate map is written and
 // read back; each value is still computed as the reference computes it.
 // A Net compiles one graph per input shape and keeps a bounded number of
-// them for reuse.
+// them for reuse; a graph runs on a small executor (machine.go) that, with
+// the operations' recycled buffers, allocates nothing per pass.
 package nets
 
 import (
