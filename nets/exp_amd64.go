@@ -5,10 +5,9 @@ package nets
 //go:noescape
 func expNegAVX512(dst, src *float32, n int)
 
-// expNeg sets dst[i] = float32(math.Exp(float64(src[i]))) for src[i] <= 0
-// or NaN; see expNegGeneric, whose bits the AVX-512 version reproduces (it
-// runs math.Exp's own method, which math.Exp takes on CPUs with FMA, as
-// all with AVX-512 have).
+// expNeg sets dst[i] = float32(expFMA(float64(src[i]))) for src[i] <= 0
+// or NaN; see expNegGeneric, whose bits the AVX-512 version reproduces
+// (the same method, eight at a time).
 func expNeg(dst, src []float32) {
 	n := len(src)
 	dst = dst[:n]
@@ -19,3 +18,6 @@ func expNeg(dst, src []float32) {
 	}
 	expNegGeneric(dst, src)
 }
+
+// expNegVector reports whether expNeg runs a vector version.
+func expNegVector() bool { return useAVX512 }

@@ -2,8 +2,8 @@
 
 #include "textflag.h"
 
-// The constants of math.Exp on amd64 (src/math/exp_amd64.s): the same
-// method, step for step.
+// The constants of expFMA (exp.go), which are those of math.Exp on amd64
+// (src/math/exp_amd64.s): the same method, step for step.
 #define LOG2E 1.4426950408889634073599246810018920
 #define LN2U 0.69314718055966295651160180568695068359375
 #define LN2L 0.28235290563031577122588448175013436025525412068e-12
@@ -27,12 +27,11 @@ GLOBL expconst<>(SB), RODATA, $120
 
 // func expNegAVX512(dst, src *float32, n int)
 //
-// dst[i] = float32(math.Exp(float64(src[i]))) for n values src[i] <= 0 or
-// NaN, eight at a time (n a multiple of 8), computed as math.Exp computes
-// it on a CPU with FMA: the same operations on the same constants in the
-// same order, each rounded to float64 as there. Arguments below -110,
-// whose exponential rounds to 0 in float32, give 0 directly, so the
-// scaling by 2**k never needs math.Exp's subnormal path.
+// dst[i] = float32(expFMA(float64(src[i]))) for n values src[i] <= 0 or
+// NaN, eight at a time (n a multiple of 8): the same operations on the same
+// constants in the same order, each rounded to float64 as there. Arguments
+// below -110, whose exponential rounds to 0 in float32, give 0 directly,
+// so the scaling by 2**k never needs the subnormal path.
 TEXT ·expNegAVX512(SB), NOSPLIT, $0-24
 	MOVQ dst+0(FP), DI
 	MOVQ src+8(FP), SI

@@ -7,11 +7,14 @@ import (
 	"testing"
 )
 
-// TestExpNeg checks expNeg against its specification, float32(math.Exp),
+// TestExpNeg checks expNeg against its specification, float32(expFMA),
 // bit for bit on every float32 argument from -110 to -2**-30 (below, both
 // round to 0; above, to 1; those ends and the special values are checked
 // too), NaNs as NaNs. With -short it checks every 61st argument.
 func TestExpNeg(t *testing.T) {
+	if !expNegVector() {
+		t.Skip("expNeg is its specification here")
+	}
 	lo, hi := math.Float32bits(-0x1p-30), math.Float32bits(-110)
 	step := uint32(1)
 	if testing.Short() {
@@ -67,4 +70,43 @@ func TestExpNeg(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+// TestExpFMAMatchesMathExp checks expFMA against math.Exp where math.Exp
+// runs the method expFMA writes out (amd64 with FMA): bit for bit on every
+// 7th float32 from -110 to -2**-30 (the softmax's arguments) and on random
+// and special float64 arguments over the whole range, overflow and
+// subnormal results included.
+func TestExpFMAMatchesMathExp(t *testing.T) {
+	if runtime.GOARCH != "amd64" || !hasFMA {
+		t.Skip("math.Exp takes another method here; expFMA is the specification")
+	}
+	check := func(x float64) bool {
+		got, want := expFMA(x), math.Exp(x)
+		if math.Float64bits(got) != math.Float64bits(want) && !(math.IsNaN(got) && math.IsNaN(want)) {
+			t.Errorf("expFMA(%v) = %v, math.Exp: %v", x, got, want)
+			return false
+		}
+		return true
+	}
+	for _, x := range []float64{0, math.Copysign(0, -1), 1, -1, 0.5, 709.78, 709.79, 710, -745.1, -745.2, -746, -761.9, -762,
+		-763, -1e300, 1e300, -708.4, -708.3, -720, -740, 1e-300, -1e-300, math.Inf(1), math.Inf(-1), math.NaN(), math.SmallestNonzeroFloat64} {
+		check(x)
+	}
+	r := uint64(12345)
+	for range 1 << 20 {
+		r ^= r << 13
+		r ^= r >> 7
+		r ^= r << 17
+		x := (float64(r>>11)/(1<<53))*1500 - 780 // [-780, 720)
+		if !check(x) {
+			return
+		}
+	}
+	lo, hi := math.Float32bits(-0x1p-30), math.Float32bits(-110)
+	for b := lo; b <= hi; b += 7 {
+		if !check(float64(math.Float32frombits(b))) {
+			return
+		}
+	}
 }

@@ -300,12 +300,12 @@ func maxWindowsGeneric(dst, src []float32, n, c, xstep int, offs []int) {
 	}
 }
 
-// expNegGeneric sets dst[i] = float32(math.Exp(float64(src[i]))). It is
-// the specification of expNeg's vector versions, which take arguments <= 0
-// or NaN.
+// expNegGeneric sets dst[i] = float32(expFMA(float64(src[i]))). It is the
+// specification of expNeg's vector versions, which take arguments <= 0 or
+// NaN.
 func expNegGeneric(dst, src []float32) {
 	for i, v := range src {
-		dst[i] = float32(math.Exp(float64(v)))
+		dst[i] = float32(expFMA(float64(v)))
 	}
 }
 
@@ -375,7 +375,7 @@ func (j *softmaxJob) Run(lo, hi int) {
 			// face/non-face pair) needs no call.
 			e := float32(1)
 			if t != m {
-				e = float32(math.Exp(float64(t - m)))
+				e = float32(expFMA(float64(t - m)))
 			}
 			d[k] = e
 			sum += e

@@ -203,7 +203,7 @@ func TestSoftmax2(t *testing.T) {
 		for j, t := range v {
 			e := float32(1)
 			if t != m {
-				e = float32(math.Exp(float64(t - m)))
+				e = float32(expFMA(float64(t - m)))
 			}
 			want[2*i+j] = e
 			sum += e
