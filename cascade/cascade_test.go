@@ -243,9 +243,6 @@ func TestConcurrentDetect(t *testing.T) {
 // TestDetectAllocs checks that a detection in a steady state allocates
 // only the faces it returns: buffers, loops and graphs are all reused.
 func TestDetectAllocs(t *testing.T) {
-	if testenv.RaceEnabled {
-		t.Skip("-race: sync.Pool drops items at random")
-	}
 	old := runtime.GOMAXPROCS(2)
 	defer runtime.GOMAXPROCS(old)
 	d := detector(t)

@@ -1,7 +1,6 @@
 package nets
 
 import (
-	"github.com/mtcnn-go/mtcnn/internal/testenv"
 	"runtime"
 	"slices"
 	"testing"
@@ -65,9 +64,6 @@ func TestMachineMatchesTapeMachine(t *testing.T) {
 // its buffers, tensors, loop closures and the machine's slices are all
 // reused from the previous pass.
 func TestRunAllocs(t *testing.T) {
-	if testenv.RaceEnabled {
-		t.Skip("-race: sync.Pool drops items at random")
-	}
 	old := runtime.GOMAXPROCS(2)
 	defer runtime.GOMAXPROCS(old)
 	for _, tc := range []struct {

@@ -65,7 +65,42 @@ func (j *job) run() {
 }
 
 // jobs recycles jobs, so a loop allocates nothing in steady state.
-var jobs = sync.Pool{New: func() any { return new(job) }}
+var jobs freeList[job]
+
+// freeList is a bounded stack of recycled values. Unlike a sync.Pool, which
+// the garbage collector empties (and the race detector drops items from at
+// random), it keeps what it holds, so a steady state allocates nothing
+// even across collections. It holds at most maxFree values: more than any
+// number of loops running at once.
+type freeList[T any] struct {
+	mu    sync.Mutex
+	items []*T
+}
+
+const maxFree = 256
+
+// get returns a recycled value, or a new one.
+func (f *freeList[T]) get() *T {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := len(f.items)
+	if n == 0 {
+		return new(T)
+	}
+	t := f.items[n-1]
+	f.items[n-1] = nil
+	f.items = f.items[:n-1]
+	return t
+}
+
+// put recycles t, which nothing may use afterwards.
+func (f *freeList[T]) put(t *T) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.items) < maxFree {
+		f.items = append(f.items, t)
+	}
+}
 
 // The helpers: queue carries loops to helpers (a loop is queued once per
 // helper it wants; a helper taking a finished loop finds nothing to do),
@@ -99,7 +134,7 @@ func For(n, chunk, work int, fn func(lo, hi int)) {
 		chunk = (n + 1<<30 - 1) >> 30
 		chunks = (n + chunk - 1) / chunk
 	}
-	j := jobs.Get().(*job)
+	j := jobs.get()
 	j.start(fn, n, chunk, chunks)
 	for range want {
 		select {
@@ -124,11 +159,11 @@ func For(n, chunk, work int, fn func(lo, hi int)) {
 			runtime.Gosched()
 		}
 	}
-	// Drop the loop's closure so the pooled job does not keep its data
+	// Drop the loop's closure so the recycled job does not keep its data
 	// alive. A stale helper may still hold the job, but reads fn only
 	// after a valid claim, which a later start makes possible first.
 	j.fn = nil
-	jobs.Put(j)
+	jobs.put(j)
 }
 
 // helper runs queued loops until it has found none for spinTime.
@@ -168,7 +203,7 @@ type Body[T any] interface {
 // each call's body into. The zero value is ready to use; a Loops is safe
 // for concurrent use and is meant to be a package-level variable per loop
 // kind.
-type Loops[T any, P Body[T]] struct{ pool sync.Pool }
+type Loops[T any, P Body[T]] struct{ free freeList[loopTask[T, P]] }
 
 // loopTask is a recycled body and the closure bound to it.
 type loopTask[T any, P Body[T]] struct {
@@ -178,9 +213,8 @@ type loopTask[T any, P Body[T]] struct {
 
 // Run runs body.Run over the chunks of [0, n) as For runs fn.
 func (l *Loops[T, P]) Run(n, chunk, work int, body T) {
-	t, _ := l.pool.Get().(*loopTask[T, P])
-	if t == nil {
-		t = new(loopTask[T, P])
+	t := l.free.get()
+	if t.fn == nil {
 		t.fn = func(lo, hi int) { P(&t.body).Run(lo, hi) }
 	}
 	t.body = body
@@ -188,5 +222,5 @@ func (l *Loops[T, P]) Run(n, chunk, work int, body T) {
 	// Drop the arguments so the idle task keeps nothing alive.
 	var zero T
 	t.body = zero
-	l.pool.Put(t)
+	l.free.put(t)
 }

@@ -1,7 +1,6 @@
 package parallel
 
 import (
-	"github.com/mtcnn-go/mtcnn/internal/testenv"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -93,9 +92,6 @@ func TestHelpersExit(t *testing.T) {
 // TestForAllocs checks that a parallel loop allocates nothing once its
 // job is recycled: For is called per layer, many times per image.
 func TestForAllocs(t *testing.T) {
-	if testenv.RaceEnabled {
-		t.Skip("-race: sync.Pool drops items at random")
-	}
 	old := runtime.GOMAXPROCS(2)
 	defer runtime.GOMAXPROCS(old)
 	var sum atomic.Int64
@@ -158,9 +154,6 @@ func TestLoopsAllocs(t *testing.T) {
 	sumLoops.Run(32, 3, MinWork, sumBody{&b})
 	if a.Load() != 64 || b.Load() != 32 {
 		t.Fatalf("bodies covered %d and %d indices, want 64 and 32", a.Load(), b.Load())
-	}
-	if testenv.RaceEnabled {
-		t.Skip("-race: sync.Pool drops items at random")
 	}
 	allocs := testing.AllocsPerRun(200, func() { sumLoops.Run(64, 1, MinWork, sumBody{&a}) })
 	if allocs != 0 {
