@@ -141,7 +141,7 @@ func BenchmarkDetect(b *testing.B) {
 			// Warm up as a server does: pyramid levels go to whichever
 			// worker is free, so each worker's buffers reach their size
 			// over a few runs. allocs/op is then the steady state's.
-			for range 3 {
+			for range 6 {
 				if _, err := det.Detect(context.Background(), img, opts); err != nil {
 					b.Fatal(err)
 				}
