@@ -24,7 +24,7 @@ func (b *buffer) tensorOf(s shape4) *tensor.Dense {
 	if i := b.find(s); i >= 0 {
 		return b.ts[i]
 	}
-	t := tensor.New(tensor.WithShape(s.n, s.h, s.w, s.c), tensor.WithBacking(b.f[:s.size()]))
+	t := newTensor(s, b.f[:s.size()])
 	b.ts[b.next] = t
 	b.next = (b.next + 1) % len(b.ts)
 	return t
@@ -33,14 +33,22 @@ func (b *buffer) tensorOf(s shape4) *tensor.Dense {
 // find returns the slot of b's tensor of shape s, or -1.
 func (b *buffer) find(s shape4) int {
 	for i, t := range b.ts {
-		if t == nil {
-			continue
-		}
-		if sh := t.Shape(); len(sh) == 4 && sh[0] == s.n && sh[1] == s.h && sh[2] == s.w && sh[3] == s.c {
+		if t != nil && s.of(t) {
 			return i
 		}
 	}
 	return -1
+}
+
+// newTensor returns a tensor of shape s over data.
+func newTensor(s shape4, data []float32) *tensor.Dense {
+	return tensor.New(tensor.WithShape(s.n, s.h, s.w, s.c), tensor.WithBacking(data))
+}
+
+// of reports whether t has shape s.
+func (s shape4) of(t *tensor.Dense) bool {
+	sh := t.Shape()
+	return len(sh) == 4 && sh[0] == s.n && sh[1] == s.h && sh[2] == s.w && sh[3] == s.c
 }
 
 // bufs recycles the ops' output and scratch buffers by power-of-two

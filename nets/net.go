@@ -188,14 +188,11 @@ type Output struct {
 // input returns a tensor of shape s over data.
 func (o *Output) input(data []float32, s shape4) *tensor.Dense {
 	for _, x := range o.inputs {
-		if x == nil || !sameSlice(x.Float32s(), data) {
-			continue
-		}
-		if sh := x.Shape(); sh[0] == s.n && sh[1] == s.h && sh[2] == s.w && sh[3] == s.c {
+		if x != nil && sameSlice(x.Float32s(), data) && s.of(x) {
 			return x
 		}
 	}
-	x := tensor.New(tensor.WithShape(s.n, s.h, s.w, s.c), tensor.WithBacking(data))
+	x := newTensor(s, data)
 	o.inputs[o.nextInput] = x
 	o.nextInput = (o.nextInput + 1) % len(o.inputs)
 	return x

@@ -48,7 +48,7 @@ type arena struct {
 
 func (a *arena) alloc(s shape4) *tensor.Dense {
 	if a == nil {
-		return tensor.New(tensor.WithShape(s.n, s.h, s.w, s.c), tensor.WithBacking(make([]float32, s.size())))
+		return newTensor(s, make([]float32, s.size()))
 	}
 	b := getBufFor(s.size(), s)
 	a.bufs = append(a.bufs, b)
@@ -125,8 +125,8 @@ func (op convOp) inputs() []hm.Type {
 	return in
 }
 
-// Arity counts the inputs as inputs lists them, without the list: the
-// machine asks on every run.
+// Arity counts the inputs as inputs lists them, without making the list:
+// Do checks it on every run.
 func (op convOp) Arity() int {
 	n := 3
 	if op.prelu {
