@@ -10,9 +10,9 @@ import (
 	"fmt"
 	"image"
 	"slices"
-	"sync"
 	"time"
 
+	"github.com/mtcnn-go/mtcnn/internal/freelist"
 	"github.com/mtcnn-go/mtcnn/internal/parallel"
 	"github.com/mtcnn-go/mtcnn/nets"
 	"github.com/mtcnn-go/mtcnn/nms"
@@ -24,11 +24,9 @@ import (
 type Detector struct {
 	pnet, rnet, onet *nets.Net
 	// idle holds the per-detection buffers of finished detections for
-	// the next ones. Unlike a sync.Pool, which the garbage collector
-	// empties, it keeps them (at most maxIdleScratch), so detections in a
-	// steady state allocate no buffers.
-	mu   sync.Mutex
-	idle []*scratch
+	// the next ones (at most maxIdleScratch), so detections in a steady
+	// state allocate no buffers.
+	idle freelist.List[scratch]
 }
 
 // maxIdleScratch bounds the finished detections' buffers a Detector keeps:
@@ -37,33 +35,21 @@ type Detector struct {
 const maxIdleScratch = 4
 
 func (d *Detector) getScratch() *scratch {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if n := len(d.idle); n > 0 {
-		sc := d.idle[n-1]
-		d.idle[n-1] = nil
-		d.idle = d.idle[:n-1]
+	if sc := d.idle.Get(); sc != nil {
 		return sc
 	}
 	return new(scratch)
 }
 
-func (d *Detector) putScratch(sc *scratch) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if len(d.idle) < maxIdleScratch {
-		d.idle = append(d.idle, sc)
-	}
-}
+func (d *Detector) putScratch(sc *scratch) { d.idle.Put(sc) }
 
 // scratch holds the buffers one detection needs: the BGR pixels, resized
 // pyramid levels, and a batch of crops. They are reused across calls.
 type scratch struct {
 	bgr      []uint8
 	levels   []level
-	mu       sync.Mutex     // guards workers
-	workers  []*levelWorker // the idle ones, one per concurrent pyramid level
-	perLevel []candidates   // each level's candidates after its NMS
+	workers  freelist.List[levelWorker] // the idle ones, one per concurrent pyramid level
+	perLevel []candidates               // each level's candidates after its NMS
 	errs     []error
 	all      candidates // stage 1's candidates, all levels
 	a, b     candidates // the stages' results and kept candidates
@@ -85,7 +71,7 @@ type levelWorker struct {
 
 // New returns a Detector for the given weights.
 func New(m *weights.Model) (*Detector, error) {
-	var d Detector
+	d := Detector{idle: freelist.List[scratch]{Max: maxIdleScratch}}
 	var err error
 	if d.pnet, err = nets.New(m, nets.PNet); err != nil {
 		return nil, err
@@ -278,8 +264,11 @@ var levelLoops parallel.Loops[levelRuns, *levelRuns]
 
 func (j *levelRuns) Run(lo, hi int) {
 	sc := j.sc
-	w := sc.takeWorker()
-	defer sc.giveWorker(w)
+	w := sc.workers.Get()
+	if w == nil {
+		w = new(levelWorker)
+	}
+	defer sc.workers.Put(w)
 	for i := lo; i < hi; i++ {
 		if err := j.ctx.Err(); err != nil {
 			sc.errs[i] = fmt.Errorf("cascade: %w", err)
@@ -287,26 +276,6 @@ func (j *levelRuns) Run(lo, hi int) {
 		}
 		sc.errs[i] = j.d.level(j.img, j.levels[i], j.threshold, j.mode, w, &sc.perLevel[i])
 	}
-}
-
-// takeWorker returns an idle level worker, a new one if none is idle.
-func (sc *scratch) takeWorker() *levelWorker {
-	sc.mu.Lock()
-	defer sc.mu.Unlock()
-	n := len(sc.workers)
-	if n == 0 {
-		return new(levelWorker)
-	}
-	w := sc.workers[n-1]
-	sc.workers = sc.workers[:n-1]
-	return w
-}
-
-// giveWorker makes w idle again.
-func (sc *scratch) giveWorker(w *levelWorker) {
-	sc.mu.Lock()
-	defer sc.mu.Unlock()
-	sc.workers = append(sc.workers, w)
 }
 
 // nextBoxes ends stages 1 and 2 as the graph does: NMS at IoU 0.7 over c,

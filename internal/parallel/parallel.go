@@ -12,9 +12,10 @@ package parallel
 
 import (
 	"runtime"
-	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/mtcnn-go/mtcnn/internal/freelist"
 )
 
 // MinWork is the work (in multiply-adds or comparable units) below which a
@@ -65,42 +66,7 @@ func (j *job) run() {
 }
 
 // jobs recycles jobs, so a loop allocates nothing in steady state.
-var jobs freeList[job]
-
-// freeList is a bounded stack of recycled values. Unlike a sync.Pool, which
-// the garbage collector empties (and the race detector drops items from at
-// random), it keeps what it holds, so a steady state allocates nothing
-// even across collections. It holds at most maxFree values: more than any
-// number of loops running at once.
-type freeList[T any] struct {
-	mu    sync.Mutex
-	items []*T
-}
-
-const maxFree = 256
-
-// get returns a recycled value, or a new one.
-func (f *freeList[T]) get() *T {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	n := len(f.items)
-	if n == 0 {
-		return new(T)
-	}
-	t := f.items[n-1]
-	f.items[n-1] = nil
-	f.items = f.items[:n-1]
-	return t
-}
-
-// put recycles t, which nothing may use afterwards.
-func (f *freeList[T]) put(t *T) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if len(f.items) < maxFree {
-		f.items = append(f.items, t)
-	}
-}
+var jobs freelist.List[job]
 
 // The helpers: queue carries loops to helpers (a loop is queued once per
 // helper it wants; a helper taking a finished loop finds nothing to do),
@@ -134,7 +100,10 @@ func For(n, chunk, work int, fn func(lo, hi int)) {
 		chunk = (n + 1<<30 - 1) >> 30
 		chunks = (n + chunk - 1) / chunk
 	}
-	j := jobs.get()
+	j := jobs.Get()
+	if j == nil {
+		j = new(job)
+	}
 	j.start(fn, n, chunk, chunks)
 	for range want {
 		select {
@@ -163,7 +132,7 @@ func For(n, chunk, work int, fn func(lo, hi int)) {
 	// alive. A stale helper may still hold the job, but reads fn only
 	// after a valid claim, which a later start makes possible first.
 	j.fn = nil
-	jobs.put(j)
+	jobs.Put(j)
 }
 
 // helper runs queued loops until it has found none for spinTime.
@@ -203,7 +172,7 @@ type Body[T any] interface {
 // each call's body into. The zero value is ready to use; a Loops is safe
 // for concurrent use and is meant to be a package-level variable per loop
 // kind.
-type Loops[T any, P Body[T]] struct{ free freeList[loopTask[T, P]] }
+type Loops[T any, P Body[T]] struct{ free freelist.List[loopTask[T, P]] }
 
 // loopTask is a recycled body and the closure bound to it.
 type loopTask[T any, P Body[T]] struct {
@@ -213,8 +182,9 @@ type loopTask[T any, P Body[T]] struct {
 
 // Run runs body.Run over the chunks of [0, n) as For runs fn.
 func (l *Loops[T, P]) Run(n, chunk, work int, body T) {
-	t := l.free.get()
-	if t.fn == nil {
+	t := l.free.Get()
+	if t == nil {
+		t = new(loopTask[T, P])
 		t.fn = func(lo, hi int) { P(&t.body).Run(lo, hi) }
 	}
 	t.body = body
@@ -222,5 +192,5 @@ func (l *Loops[T, P]) Run(n, chunk, work int, body T) {
 	// Drop the arguments so the idle task keeps nothing alive.
 	var zero T
 	t.body = zero
-	l.free.put(t)
+	l.free.Put(t)
 }
