@@ -25,3 +25,14 @@ func TestMaxWindowsAVX2(t *testing.T) {
 	useAVX512 = false
 	TestMaxWindowsKernel(t)
 }
+
+// BenchmarkConvGemmAVX2 is BenchmarkConvGemm on the AVX2 kernels, which
+// CPUs without AVX-512 run, on a machine that has it.
+func BenchmarkConvGemmAVX2(b *testing.B) {
+	if !useAVX2 || !useAVX512 {
+		b.Skip("AVX2 is the default kernel here, or absent")
+	}
+	defer func(old bool) { useAVX512 = old }(useAVX512)
+	useAVX512 = false
+	BenchmarkConvGemm(b)
+}
