@@ -74,18 +74,27 @@ func convAVX2x8FMA(m, k int, a *float32, lda int, b *float32, ldb int, c *float3
 // avx512Kernel is the signature of the AVX-512 kernels.
 type avx512Kernel func(m, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, mask uint16, segs, segA int, bias, alpha *float32)
 
-// The one- and two-vector kernels for a fixed A row stride (see
-// gen_amd64.go), exact and FMA, by stride.
-var (
-	x16Fixed = map[int][2]avx512Kernel{
-		3:  {convAVX512x16L3, convAVX512x16L3FMA},
-		10: {convAVX512x16L10, convAVX512x16L10FMA},
-		32: {convAVX512x16L32, convAVX512x16L32FMA},
+// fixedStride returns the one-vector (vecs 1) or two-vector (vecs 2)
+// kernel for a fixed A row stride of lda floats (see gen_amd64.go), or nil
+// when there is none. A switch, not a map: convGemm runs once per
+// convolution row, tens of thousands of times a detection.
+func fixedStride(vecs, lda int, fma bool) avx512Kernel {
+	var k [2]avx512Kernel
+	switch {
+	case vecs == 1 && lda == 3:
+		k = [2]avx512Kernel{convAVX512x16L3, convAVX512x16L3FMA}
+	case vecs == 1 && lda == 10:
+		k = [2]avx512Kernel{convAVX512x16L10, convAVX512x16L10FMA}
+	case vecs == 1 && lda == 32:
+		k = [2]avx512Kernel{convAVX512x16L32, convAVX512x16L32FMA}
+	case vecs == 2 && lda == 16:
+		k = [2]avx512Kernel{convAVX512x32L16, convAVX512x32L16FMA}
 	}
-	x32Fixed = map[int][2]avx512Kernel{
-		16: {convAVX512x32L16, convAVX512x32L16FMA},
+	if fma {
+		return k[1]
 	}
-)
+	return k[0]
+}
 
 //go:noescape
 func convAVX512x32L16(m, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, mask uint16, segs, segA int, bias, alpha *float32)
@@ -170,15 +179,11 @@ func convGemm(m, n, segs, segLen int, a []float32, lda, segA int, b []float32, l
 		if fma {
 			x64, x48, x32, x16 = convAVX512x64FMA, convAVX512x48FMA, convAVX512x32FMA, convAVX512x16FMA
 		}
-		mode := 0
-		if fma {
-			mode = 1
+		if f := fixedStride(1, lda, fma); f != nil && n <= 16 {
+			x16 = f
 		}
-		if f, ok := x16Fixed[lda]; ok && n <= 16 {
-			x16 = f[mode]
-		}
-		if f, ok := x32Fixed[lda]; ok && n <= 32 {
-			x32 = f[mode]
+		if f := fixedStride(2, lda, fma); f != nil && n <= 32 {
+			x32 = f
 		}
 		// The widest kernel that the columns left fill beyond its last
 		// vector: each runs its last vector masked to what is left.
