@@ -84,23 +84,22 @@ func Small(src image.Image) *image.RGBA {
 func RGB(img image.Image) []byte {
 	b := img.Bounds()
 	out := make([]byte, 0, b.Dx()*b.Dy()*3)
+	// rgbx appends the first three bytes of each 4-byte pixel of rows
+	// stride bytes apart, from offset off on.
+	rgbx := func(pix []byte, stride, off int) []byte {
+		for y := 0; y < b.Dy(); y++ {
+			row := pix[off+y*stride:]
+			for x := 0; x < b.Dx(); x++ {
+				out = append(out, row[4*x], row[4*x+1], row[4*x+2])
+			}
+		}
+		return out
+	}
 	switch m := img.(type) {
 	case *image.RGBA:
-		for y := b.Min.Y; y < b.Max.Y; y++ {
-			row := m.Pix[m.PixOffset(b.Min.X, y):]
-			for x := 0; x < b.Dx(); x++ {
-				out = append(out, row[4*x], row[4*x+1], row[4*x+2])
-			}
-		}
-		return out
+		return rgbx(m.Pix, m.Stride, m.PixOffset(b.Min.X, b.Min.Y))
 	case *image.NRGBA:
-		for y := b.Min.Y; y < b.Max.Y; y++ {
-			row := m.Pix[m.PixOffset(b.Min.X, y):]
-			for x := 0; x < b.Dx(); x++ {
-				out = append(out, row[4*x], row[4*x+1], row[4*x+2])
-			}
-		}
-		return out
+		return rgbx(m.Pix, m.Stride, m.PixOffset(b.Min.X, b.Min.Y))
 	case *image.Gray:
 		for y := b.Min.Y; y < b.Max.Y; y++ {
 			row := m.Pix[m.PixOffset(b.Min.X, y):]
