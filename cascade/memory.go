@@ -80,6 +80,10 @@ func WorkingSet(w, h int, opts Options) int64 {
 	return total + refineBytes
 }
 
+// tileWidth is maxTileWidth, a variable so that tests can make every
+// level run in tiles.
+var tileWidth = maxTileWidth
+
 // bandRows returns the P-Net output rows of one band of a tile tw pixels
 // wide: as many as keep its input, 2*rows+10 input rows, within
 // bandPixels (at least one).

@@ -32,8 +32,7 @@ func toBGR(img image.Image, buf []uint8) bgrImage {
 	} else {
 		out.pix = make([]uint8, n)
 	}
-	switch img.(type) {
-	case *image.YCbCr, *image.NRGBA, *image.Gray, *image.RGBA:
+	if streamable(img) {
 		bgrLoops.Run(out.h, 16, out.w*out.h*4, bgrRows{img: img, r: r, out: out})
 		return out
 	}
@@ -61,50 +60,142 @@ type bgrRows struct {
 var bgrLoops parallel.Loops[bgrRows, *bgrRows]
 
 func (j *bgrRows) Run(lo, hi int) {
-	r, out, dst := j.r, j.out, j.out.pix
-	switch m := j.img.(type) {
+	w := j.out.w
+	for y := lo; y < hi; y++ {
+		convertRow(j.img, j.r, y, j.out.pix[y*w*3:(y+1)*w*3])
+	}
+}
+
+// streamable reports whether img is one of the types convertRow and
+// gather read, whose pixels may be read concurrently.
+func streamable(img image.Image) bool {
+	switch img.(type) {
+	case *image.YCbCr, *image.NRGBA, *image.Gray, *image.RGBA:
+		return true
+	}
+	return false
+}
+
+// convertRow writes row y (relative to r.Min) of img, a streamable image,
+// as BGR bytes into dst, len(dst)/3 pixels from r.Min.X on.
+func convertRow(img image.Image, r image.Rectangle, y int, dst []uint8) {
+	n := len(dst) / 3
+	switch m := img.(type) {
 	case *image.YCbCr:
-		for y := lo; y < hi; y++ {
-			row := dst[y*out.w*3:]
-			for x := 0; x < out.w; x++ {
-				yi := m.YOffset(r.Min.X+x, r.Min.Y+y)
-				ci := m.COffset(r.Min.X+x, r.Min.Y+y)
-				cr, cg, cb := color.YCbCrToRGB(m.Y[yi], m.Cb[ci], m.Cr[ci])
-				row[3*x], row[3*x+1], row[3*x+2] = cb, cg, cr
-			}
+		for x := 0; x < n; x++ {
+			yi := m.YOffset(r.Min.X+x, r.Min.Y+y)
+			ci := m.COffset(r.Min.X+x, r.Min.Y+y)
+			cr, cg, cb := color.YCbCrToRGB(m.Y[yi], m.Cb[ci], m.Cr[ci])
+			dst[3*x], dst[3*x+1], dst[3*x+2] = cb, cg, cr
 		}
 	case *image.NRGBA:
-		for y := lo; y < hi; y++ {
-			src := m.Pix[m.PixOffset(r.Min.X, r.Min.Y+y):]
-			row := dst[y*out.w*3:]
-			for x := 0; x < out.w; x++ {
-				row[3*x], row[3*x+1], row[3*x+2] = src[4*x+2], src[4*x+1], src[4*x]
-			}
+		src := m.Pix[m.PixOffset(r.Min.X, r.Min.Y+y):]
+		for x := 0; x < n; x++ {
+			dst[3*x], dst[3*x+1], dst[3*x+2] = src[4*x+2], src[4*x+1], src[4*x]
 		}
 	case *image.Gray:
-		for y := lo; y < hi; y++ {
-			src := m.Pix[m.PixOffset(r.Min.X, r.Min.Y+y):]
-			row := dst[y*out.w*3:]
-			for x := 0; x < out.w; x++ {
-				v := src[x]
-				row[3*x], row[3*x+1], row[3*x+2] = v, v, v
-			}
+		src := m.Pix[m.PixOffset(r.Min.X, r.Min.Y+y):]
+		for x := 0; x < n; x++ {
+			v := src[x]
+			dst[3*x], dst[3*x+1], dst[3*x+2] = v, v, v
 		}
 	case *image.RGBA:
-		for y := lo; y < hi; y++ {
-			src := m.Pix[m.PixOffset(r.Min.X, r.Min.Y+y):]
-			row := dst[y*out.w*3:]
-			for x := 0; x < out.w; x++ {
-				p := src[4*x : 4*x+4]
-				if p[3] == 0xff {
-					row[3*x], row[3*x+1], row[3*x+2] = p[2], p[1], p[0]
-					continue
-				}
-				a := p[3]
-				row[3*x], row[3*x+1], row[3*x+2] = unpremultiply(p[2], a), unpremultiply(p[1], a), unpremultiply(p[0], a)
+		src := m.Pix[m.PixOffset(r.Min.X, r.Min.Y+y):]
+		for x := 0; x < n; x++ {
+			p := src[4*x : 4*x+4]
+			if a := p[3]; a != 0xff {
+				dst[3*x], dst[3*x+1], dst[3*x+2] = unpremultiply(p[2], a), unpremultiply(p[1], a), unpremultiply(p[0], a)
+				continue
 			}
+			dst[3*x], dst[3*x+1], dst[3*x+2] = p[2], p[1], p[0]
 		}
 	}
+}
+
+// gather writes the pixels (xs[i], y) (relative to r.Min) of img, a
+// streamable image, as BGR bytes into dst[3*i:3*i+3]: the values
+// convertRow gives them.
+func gather(img image.Image, r image.Rectangle, y int, xs []int, dst []uint8) {
+	dst = dst[:3*len(xs)]
+	switch m := img.(type) {
+	case *image.YCbCr:
+		for i, x := range xs {
+			yi := m.YOffset(r.Min.X+x, r.Min.Y+y)
+			ci := m.COffset(r.Min.X+x, r.Min.Y+y)
+			cr, cg, cb := color.YCbCrToRGB(m.Y[yi], m.Cb[ci], m.Cr[ci])
+			dst[3*i], dst[3*i+1], dst[3*i+2] = cb, cg, cr
+		}
+	case *image.NRGBA:
+		src := m.Pix[m.PixOffset(r.Min.X, r.Min.Y+y):]
+		for i, x := range xs {
+			p := src[4*x : 4*x+3]
+			dst[3*i], dst[3*i+1], dst[3*i+2] = p[2], p[1], p[0]
+		}
+	case *image.Gray:
+		src := m.Pix[m.PixOffset(r.Min.X, r.Min.Y+y):]
+		for i, x := range xs {
+			v := src[x]
+			dst[3*i], dst[3*i+1], dst[3*i+2] = v, v, v
+		}
+	case *image.RGBA:
+		src := m.Pix[m.PixOffset(r.Min.X, r.Min.Y+y):]
+		for i, x := range xs {
+			p := src[4*x : 4*x+4]
+			if a := p[3]; a != 0xff {
+				dst[3*i], dst[3*i+1], dst[3*i+2] = unpremultiply(p[2], a), unpremultiply(p[1], a), unpremultiply(p[0], a)
+				continue
+			}
+			dst[3*i], dst[3*i+1], dst[3*i+2] = p[2], p[1], p[0]
+		}
+	}
+}
+
+// source is what the cascade reads pixels from: a BGR copy of the image
+// (small images, and types that are not streamable), or the decoded image
+// itself, from which rows and pixels are converted as they are needed.
+// Both give every pixel the value toBGR gives it.
+type source struct {
+	w, h int
+	bgr  []uint8 // the BGR copy, row-major; nil: read img
+	img  image.Image
+	r    image.Rectangle
+}
+
+// newSource returns the source for img: a BGR copy in buf (reallocated
+// if too small) when img is small or not streamable, else img itself.
+func newSource(img image.Image, buf []uint8) source {
+	r := img.Bounds()
+	if streamable(img) && int64(r.Dx())*int64(r.Dy()) > copyMax {
+		return source{w: r.Dx(), h: r.Dy(), img: img, r: r}
+	}
+	c := toBGR(img, buf)
+	return source{w: c.w, h: c.h, bgr: c.pix}
+}
+
+// copyMax is copyMaxPixels, a variable so that tests can make every
+// image read as a large one.
+var copyMax int64 = copyMaxPixels
+
+// row returns the BGR bytes of row y: a slice of the copy, or converted
+// into buf (3*s.w bytes).
+func (s *source) row(y int, buf []uint8) []uint8 {
+	if s.bgr != nil {
+		return s.bgr[y*s.w*3 : (y+1)*s.w*3]
+	}
+	convertRow(s.img, s.r, y, buf[:3*s.w])
+	return buf[:3*s.w]
+}
+
+// gather writes the BGR bytes of pixels (xs[i], y) into dst[3*i:].
+func (s *source) gather(y int, xs []int, dst []uint8) {
+	if s.bgr != nil {
+		row := s.bgr[y*s.w*3:]
+		for i, x := range xs {
+			copy(dst[3*i:3*i+3], row[3*x:3*x+3])
+		}
+		return
+	}
+	gather(s.img, s.r, y, xs, dst)
 }
 
 // unpremultiply returns the 8-bit channel value v of a premultiplied
