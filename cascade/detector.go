@@ -390,7 +390,11 @@ func (d *Detector) level(ctx context.Context, img *source, l level, threshold fl
 		tw := 2*(c1-c0) + 10
 		w.tile(img, 2*c0, tw)
 		band := bandRows(tw)
-		w.band = grow(w.band, (2*band+10)*tw*3)
+		// Every band fits in bandPixels: allocated at that size once,
+		// the buffer serves every level.
+		if need := (2*min(band, oh)+10) * tw * 3; cap(w.band) < need {
+			w.band = make([]float32, max(need, 3*bandPixels))
+		}
 		done := 0 // level rows in the band buffer, from row 2*r0 on
 		for r0 := 0; r0 < oh; r0 += band {
 			if err := ctx.Err(); err != nil {
@@ -490,8 +494,12 @@ func refine(ctx context.Context, net *nets.Net, img *source, c *candidates, thre
 		}
 		hi := min(lo+chunk, len(c.boxes))
 		n := hi - lo
-		sc.crops = grow(sc.crops, n*per)
-		batch := sc.crops
+		// Both nets' full chunks are 442,368 floats: allocated at that
+		// size once, the buffer serves both.
+		if cap(sc.crops) < n*per {
+			sc.crops = make([]float32, max(n*per, chunk*per))
+		}
+		batch := sc.crops[:n*per]
 		cropLoops.Run(n, 16, n*per*4, cropRows{img: img, boxes: c.boxes[lo:hi], size: size, out: batch})
 		out := &sc.refine
 		if err := net.RunInto(out, batch, n, size, size, mode); err != nil {

@@ -224,11 +224,3 @@ func cropAndResize(img *source, box [4]float32, size int, out []float32) {
 		}
 	}
 }
-
-// grow returns buf resized to n, reallocating only when it is too small.
-func grow(buf []float32, n int) []float32 {
-	if cap(buf) < n {
-		return make([]float32, n)
-	}
-	return buf[:n]
-}
