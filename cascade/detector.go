@@ -392,7 +392,7 @@ func (d *Detector) level(ctx context.Context, img *source, l level, threshold fl
 		band := bandRows(tw)
 		// Every band fits in bandPixels: allocated at that size once,
 		// the buffer serves every level.
-		if need := (2*min(band, oh)+10) * tw * 3; cap(w.band) < need {
+		if need := (2*min(band, oh) + 10) * tw * 3; cap(w.band) < need {
 			w.band = make([]float32, max(need, 3*bandPixels))
 		}
 		done := 0 // level rows in the band buffer, from row 2*r0 on
