@@ -23,32 +23,43 @@ const (
 	// run in tiles of columns.
 	maxTileWidth = 8192
 
-	// bandBytesPerPixel is what one band costs per input pixel: its
-	// float32 BGR input (12 bytes) and P-Net's intermediate maps and
-	// output for it (measured: see TestWorkingSetMeasured).
-	bandBytesPerPixel = 12 + 96
+	// bandBytesPerPixel is what P-Net's intermediate maps and output cost
+	// per input pixel of a band (conv1+pool 10 channels at a quarter of
+	// the pixels, conv2 16, conv3 32, the heads 6, and the pooled maps'
+	// scratch, with the nets' power-of-two buffer classes: measured, see
+	// TestWorkingSetMeasured). The band's own input, float32 BGR, is
+	// allocated at bandPixels once per worker.
+	bandBytesPerPixel = 96
 
 	// refineBytes is what R-Net's and O-Net's chunks of crops need at
 	// once: the crops (256 of 24x24 or 64 of 48x48, 1.8 MB) and the
 	// nets' intermediate maps (3.5 and 4.3 MB).
 	refineBytes = 8 << 20
 
-	// candidateBytes is an allowance for P-Net's candidates (36 bytes
-	// each) and the per-detection bookkeeping. Candidates depend on the
-	// content: a photo has thousands, not millions.
-	candidateBytes = 4 << 20
+	// candidateBytes, plus candidateBytesPerPixel for each pixel of the
+	// image, is an allowance for P-Net's candidates (36 bytes each, and
+	// NMS's grid over them) and the per-detection bookkeeping. Candidates
+	// depend on the content; a 44-megapixel mosaic of group photos
+	// (2,000 faces) needs about 20 MB.
+	candidateBytes         = 4 << 20
+	candidateBytesPerPixel = 0.5
 )
 
 // WorkingSet returns an estimate of the bytes a detection of a w x h image
-// with opts needs besides the decoded image itself: the BGR copy of a
-// small image (3*w*h bytes up to 4 megapixels, none above), one P-Net
-// band per concurrent pyramid level (at most GOMAXPROCS of them, each
-// about 28 MB at most, less for small levels), R-Net's and O-Net's crops,
-// and an allowance for the candidates. It does not grow with the image
-// beyond the copy threshold: a 44-megapixel image needs about as much as
-// a 5-megapixel one. Invalid options or sizes give the estimate for the
-// defaults; a pyramid Detect would refuse (ErrTooLarge) gives what the
-// refusal costs, which is nothing beyond the allowance.
+// with opts needs besides the decoded image itself:
+//
+//	3*w*h                      the BGR copy, for images up to 4 megapixels only
+//	+ k * 28 MiB (at most)     one P-Net band per concurrent pyramid level,
+//	                           k = min(GOMAXPROCS, levels); less for small levels
+//	+ 8 MiB                    a chunk of R-Net's or O-Net's crops and their maps
+//	+ 4 MiB + w*h/2            an allowance for the candidates
+//
+// Past 4 megapixels it grows only by the candidates' allowance: a
+// 44-megapixel image at GOMAXPROCS 2 needs about 90 MB (measured: 50 to
+// 90 MB allocated in all by a cold detection, see TestWorkingSetMeasured).
+// Invalid options or sizes give the estimate for the defaults; a pyramid
+// Detect would refuse (ErrTooLarge) gives what the refusal costs, about
+// the allowance.
 //
 // The figure is for the standard library's image types that the decoders
 // return (*image.YCbCr, *image.RGBA, *image.NRGBA, *image.Gray); any
@@ -62,6 +73,7 @@ func WorkingSet(w, h int, opts Options) int64 {
 	if w <= 0 || h <= 0 {
 		return total
 	}
+	total += int64(candidateBytesPerPixel * float64(w) * float64(h))
 	if int64(w)*int64(h) <= copyMaxPixels {
 		total += 3 * int64(w) * int64(h)
 	}
@@ -75,7 +87,7 @@ func WorkingSet(w, h int, opts Options) int64 {
 	for _, l := range levels[:workers] {
 		tw := min(l.w, maxTileWidth)
 		rows := min(l.h, 2*bandRows(tw)+10)
-		total += int64(rows) * int64(tw) * bandBytesPerPixel
+		total += 12*bandPixels + int64(rows)*int64(tw)*bandBytesPerPixel
 	}
 	return total + refineBytes
 }
