@@ -95,7 +95,7 @@ const (
 // the image it read.
 func (sc *scratch) trim() {
 	sc.src = source{}
-	if len(sc.bgr) > 3*copyMaxPixels {
+	if cap(sc.bgr) > 3*keptCopyPixels {
 		sc.bgr = nil
 	}
 	for _, c := range []*candidates{&sc.all, &sc.a, &sc.b} {

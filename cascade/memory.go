@@ -10,10 +10,18 @@ import (
 // level is ever held whole, and only P-Net's candidates are kept.
 const (
 	// copyMaxPixels is the largest image (in pixels) whose pixels are
-	// first copied to BGR bytes, 3 bytes a pixel, as the fastest way to
-	// read them. Larger images are read straight from the decoded image,
-	// converting only the rows a band or a crop needs.
-	copyMaxPixels = 1 << 22
+	// first copied to BGR bytes, 3 bytes a pixel (48 MiB at most), as the
+	// fastest way to read them. Larger images are read straight from the
+	// decoded image, converting only the rows a band or a crop needs: a
+	// JPEG's pixels are then converted about 2.5 times over (once per
+	// pyramid level that reads them), which costs a detection about 10 %
+	// more CPU time (measured on a 12-megapixel JPEG), so phone photos up
+	// to 16 megapixels keep the copy.
+	copyMaxPixels = 1 << 24
+
+	// keptCopyPixels bounds the BGR copy a finished detection's buffers
+	// keep for the next one: a larger copy is dropped when it is done.
+	keptCopyPixels = 1 << 22
 
 	// bandPixels bounds the input pixels of one P-Net band: nets runs
 	// P-Net in bands of the same size, so a cascade band is one pass.
@@ -48,13 +56,13 @@ const (
 // WorkingSet returns an estimate of the bytes a detection of a w x h image
 // with opts needs besides the decoded image itself:
 //
-//	3*w*h                      the BGR copy, for images up to 4 megapixels only
+//	3*w*h                      the BGR copy, for images up to 16.7 megapixels only
 //	+ k * 28 MiB (at most)     one P-Net band per concurrent pyramid level,
 //	                           k = min(GOMAXPROCS, levels); less for small levels
 //	+ 8 MiB                    a chunk of R-Net's or O-Net's crops and their maps
 //	+ 4 MiB + w*h/2            an allowance for the candidates
 //
-// Past 4 megapixels it grows only by the candidates' allowance: a
+// Past 16.7 megapixels it grows only by the candidates' allowance: a
 // 44-megapixel image at GOMAXPROCS 2 needs about 90 MB (measured: 50 to
 // 90 MB allocated in all by a cold detection, see TestWorkingSetMeasured).
 // Invalid options or sizes give the estimate for the defaults; a pyramid

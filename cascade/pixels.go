@@ -82,11 +82,31 @@ func convertRow(img image.Image, r image.Rectangle, y int, dst []uint8) {
 	n := len(dst) / 3
 	switch m := img.(type) {
 	case *image.YCbCr:
-		for x := 0; x < n; x++ {
-			yi := m.YOffset(r.Min.X+x, r.Min.Y+y)
-			ci := m.COffset(r.Min.X+x, r.Min.Y+y)
-			cr, cg, cb := color.YCbCrToRGB(m.Y[yi], m.Cb[ci], m.Cr[ci])
-			dst[3*x], dst[3*x+1], dst[3*x+2] = cb, cg, cr
+		x0, yy := r.Min.X, r.Min.Y+y
+		ys := m.Y[m.YOffset(x0, yy):][:n]
+		ci := m.COffset(x0, yy)
+		switch m.SubsampleRatio {
+		case image.YCbCrSubsampleRatio444, image.YCbCrSubsampleRatio440:
+			// One chroma sample per column.
+			cbs, crs := m.Cb[ci:ci+n], m.Cr[ci:ci+n]
+			for x, yv := range ys {
+				yy1, cb1, cr1 := int32(yv)*0x10101, int32(cbs[x])-128, int32(crs[x])-128
+				dst[3*x], dst[3*x+1], dst[3*x+2] = clamp16(yy1+116130*cb1), clamp16(yy1-22554*cb1-46802*cr1), clamp16(yy1+91881*cr1)
+			}
+		case image.YCbCrSubsampleRatio420, image.YCbCrSubsampleRatio422:
+			// Column X's chroma is at base + X/2, as COffset computes it.
+			base := ci - x0/2
+			for x, yv := range ys {
+				c := base + (x0+x)/2
+				yy1, cb1, cr1 := int32(yv)*0x10101, int32(m.Cb[c])-128, int32(m.Cr[c])-128
+				dst[3*x], dst[3*x+1], dst[3*x+2] = clamp16(yy1+116130*cb1), clamp16(yy1-22554*cb1-46802*cr1), clamp16(yy1+91881*cr1)
+			}
+		default:
+			for x, yv := range ys {
+				c := m.COffset(x0+x, yy)
+				yy1, cb1, cr1 := int32(yv)*0x10101, int32(m.Cb[c])-128, int32(m.Cr[c])-128
+				dst[3*x], dst[3*x+1], dst[3*x+2] = clamp16(yy1+116130*cb1), clamp16(yy1-22554*cb1-46802*cr1), clamp16(yy1+91881*cr1)
+			}
 		}
 	case *image.NRGBA:
 		src := m.Pix[m.PixOffset(r.Min.X, r.Min.Y+y):]
@@ -119,11 +139,29 @@ func gather(img image.Image, r image.Rectangle, y int, xs []int, dst []uint8) {
 	dst = dst[:3*len(xs)]
 	switch m := img.(type) {
 	case *image.YCbCr:
-		for i, x := range xs {
-			yi := m.YOffset(r.Min.X+x, r.Min.Y+y)
-			ci := m.COffset(r.Min.X+x, r.Min.Y+y)
-			cr, cg, cb := color.YCbCrToRGB(m.Y[yi], m.Cb[ci], m.Cr[ci])
-			dst[3*i], dst[3*i+1], dst[3*i+2] = cb, cg, cr
+		x0, yy := r.Min.X, r.Min.Y+y
+		ys := m.Y[m.YOffset(x0, yy):]
+		ci := m.COffset(x0, yy)
+		switch m.SubsampleRatio {
+		case image.YCbCrSubsampleRatio444, image.YCbCrSubsampleRatio440:
+			cbs, crs := m.Cb[ci:], m.Cr[ci:]
+			for i, x := range xs {
+				yy1, cb1, cr1 := int32(ys[x])*0x10101, int32(cbs[x])-128, int32(crs[x])-128
+				dst[3*i], dst[3*i+1], dst[3*i+2] = clamp16(yy1+116130*cb1), clamp16(yy1-22554*cb1-46802*cr1), clamp16(yy1+91881*cr1)
+			}
+		case image.YCbCrSubsampleRatio420, image.YCbCrSubsampleRatio422:
+			base := ci - x0/2
+			for i, x := range xs {
+				c := base + (x0+x)/2
+				yy1, cb1, cr1 := int32(ys[x])*0x10101, int32(m.Cb[c])-128, int32(m.Cr[c])-128
+				dst[3*i], dst[3*i+1], dst[3*i+2] = clamp16(yy1+116130*cb1), clamp16(yy1-22554*cb1-46802*cr1), clamp16(yy1+91881*cr1)
+			}
+		default:
+			for i, x := range xs {
+				c := m.COffset(x0+x, yy)
+				yy1, cb1, cr1 := int32(ys[x])*0x10101, int32(m.Cb[c])-128, int32(m.Cr[c])-128
+				dst[3*i], dst[3*i+1], dst[3*i+2] = clamp16(yy1+116130*cb1), clamp16(yy1-22554*cb1-46802*cr1), clamp16(yy1+91881*cr1)
+			}
 		}
 	case *image.NRGBA:
 		src := m.Pix[m.PixOffset(r.Min.X, r.Min.Y+y):]
@@ -148,6 +186,17 @@ func gather(img image.Image, r image.Rectangle, y int, xs []int, dst []uint8) {
 			dst[3*i], dst[3*i+1], dst[3*i+2] = p[2], p[1], p[0]
 		}
 	}
+}
+
+// clamp16 returns v >> 16 clamped to [0, 255], as color.YCbCrToRGB
+// computes each channel. The YCbCr loops above write out the rest of
+// YCbCrToRGB's arithmetic so that it is inlined (TestConvertYCbCr checks
+// them against it on every input).
+func clamp16(v int32) uint8 {
+	if uint32(v)&0xff000000 == 0 {
+		return uint8(v >> 16)
+	}
+	return uint8(^(v >> 31))
 }
 
 // source is what the cascade reads pixels from: a BGR copy of the image
