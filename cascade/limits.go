@@ -71,7 +71,7 @@ func CheckPyramid(w, h int, opts Options) error {
 		return nil
 	}
 	o := opts.withDefaults()
-	return fmt.Errorf("%w: %w: min_size %v with factor %v needs more than %d pyramid pixels for a %dx%d image; "+
-		"the smallest usable min_size for this image at this factor is %d (or use a smaller factor)",
+	return fmt.Errorf("%w: %w: min size %v with factor %v needs more than %d pyramid pixels for a %dx%d image; "+
+		"the smallest usable min size for this image at this factor is %d (or use a smaller factor)",
 		ErrOptions, ErrTooLarge, o.MinSize, o.Factor, MaxPyramidPixels, w, h, SmallestMinSize(w, h, o.Factor))
 }

@@ -65,7 +65,7 @@ func TestSmallestMinSize(t *testing.T) {
 			if !errors.Is(err, ErrOptions) || !errors.Is(err, ErrTooLarge) {
 				t.Fatalf("min size %d: error %v", m-1, err)
 			}
-			if want := fmt.Sprintf("smallest usable min_size for this image at this factor is %d", m); !strings.Contains(err.Error(), want) {
+			if want := fmt.Sprintf("smallest usable min size for this image at this factor is %d", m); !strings.Contains(err.Error(), want) {
 				t.Errorf("error %q does not say %q", err, want)
 			}
 			if _, err := pyramid(nil, tc.h, tc.w, o.withDefaults()); !errors.Is(err, ErrTooLarge) {

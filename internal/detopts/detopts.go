@@ -108,3 +108,29 @@ func number(name, s string) (float32, error) {
 	}
 	return float32(f), nil
 }
+
+// CheckImage refuses, with an error wrapping cascade.ErrOptions and
+// cascade.ErrTooLarge, options whose pyramid for a w x h image would
+// exceed cascade.MaxPyramidPixels, naming the smallest usable min size
+// for that image at the options' factor. It returns nil when they fit.
+func CheckImage(w, h int, o cascade.Options, n Names) error {
+	if err := o.Validate(); err != nil {
+		return err
+	}
+	total, _ := cascade.PyramidPixels(w, h, o)
+	if total <= cascade.MaxPyramidPixels {
+		return nil
+	}
+	def := cascade.DefaultOptions()
+	minSize, factor := o.MinSize, o.Factor
+	if minSize == 0 {
+		minSize = def.MinSize
+	}
+	if factor == 0 {
+		factor = def.Factor
+	}
+	return fmt.Errorf("%w: %w: %s %g with %s %g is too small for this %dx%d image (its pyramid would exceed %d pixels): "+
+		"%s must be at least %d for this image at this %s, or use a smaller %s",
+		cascade.ErrOptions, cascade.ErrTooLarge, n.MinSize, minSize, n.Factor, factor, w, h, cascade.MaxPyramidPixels,
+		n.MinSize, cascade.SmallestMinSize(w, h, factor), n.Factor, n.Factor)
+}

@@ -2,6 +2,7 @@ package detopts_test
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -111,4 +112,34 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("a given value became the default: %+v from %+v", o, in)
 		}
 	})
+}
+
+func TestCheckImage(t *testing.T) {
+	for _, tc := range []struct {
+		w, h int
+		o    cascade.Options
+		want string // "" for no error
+	}{
+		{2000, 1500, cascade.Options{}, ""},
+		{2000, 1500, cascade.Options{MinSize: 1}, "min_size 1 with factor 0.709 is too small for this 2000x1500 image"},
+		{2000, 1500, cascade.Options{Factor: 0.99999}, "min_size must be at least"},
+		{2000, 1500, cascade.Options{MinSize: 3, Factor: 0.99}, "min_size must be at least"},
+		{100, 100, cascade.Options{MinSize: 1}, ""},
+	} {
+		err := detopts.CheckImage(tc.w, tc.h, tc.o, detopts.Query)
+		if tc.want == "" {
+			if err != nil {
+				t.Errorf("%dx%d %+v: %v", tc.w, tc.h, tc.o, err)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !errors.Is(err, cascade.ErrOptions) || !errors.Is(err, cascade.ErrTooLarge) {
+			t.Errorf("%dx%d %+v: error %v, want one saying %q", tc.w, tc.h, tc.o, err, tc.want)
+			continue
+		}
+		m := cascade.SmallestMinSize(tc.w, tc.h, tc.o.Factor)
+		if !strings.Contains(err.Error(), fmt.Sprintf("must be at least %d for this image", m)) {
+			t.Errorf("error %q does not name the smallest min size %d", err, m)
+		}
+	}
 }
