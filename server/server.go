@@ -213,8 +213,8 @@ func New(cfg Config, det Detector, logger *slog.Logger) *Server {
 		logger = slog.Default()
 	}
 	s := &Server{
-		cfg:  cfg,
-		log:  logger,
+		cfg:    cfg,
+		log:    logger,
 		pool:   newPool(cfg.Concurrency, cfg.queueLen()),
 		budget: newBudget(requestShare(cfg.MaxMemory)),
 	}
