@@ -177,19 +177,24 @@ func (b *budget) acquire(ctx context.Context, cost int64) error {
 }
 
 // release frees cost bytes taken by acquire. When the last large request
-// in flight ends, the heap it freed is returned to the operating system
-// in the background (a forced collection costs far less than the
-// detection did), so an idle server's RSS falls back.
+// in flight ends, the heap it freed is collected and returned to the
+// operating system (a forced collection costs far less than the
+// detection did), so an idle server's RSS falls back; that runs in the
+// background, and the request's bytes go back to the budget only once it
+// is done, so that the next large request does not allocate beside the
+// last one's garbage.
 func (b *budget) release(cost int64) {
 	b.used.Add(-cost)
-	b.sem.Release(cost)
 	if cost >= largeRequest && b.large.Add(-1) == 0 && b.freeing.CompareAndSwap(false, true) {
 		go func() {
+			defer b.sem.Release(cost)
 			defer b.freeing.Store(false)
 			b.freeOS()
 			b.freed.Add(1)
 		}()
+		return
 	}
+	b.sem.Release(cost)
 }
 
 // mib formats a byte count in MiB, one decimal.
