@@ -57,6 +57,11 @@ func errorFor(err error) *apiError {
 	case errors.As(err, &maxBytes):
 		return &apiError{Status: http.StatusRequestEntityTooLarge, Code: "body_too_large",
 			Message: fmt.Sprintf("request body exceeds the limit of %d bytes", maxBytes.Limit), Err: err}
+	case errors.Is(err, errOverBudget):
+		return &apiError{Status: http.StatusRequestEntityTooLarge, Code: "over_memory_budget",
+			Message: err.Error() + "; send a smaller image", Err: err}
+	case errors.Is(err, imageio.ErrEmpty):
+		return &apiError{Status: http.StatusBadRequest, Code: "empty_image", Message: imageio.ErrEmpty.Error(), Err: err}
 	case errors.Is(err, imageio.ErrTooLarge):
 		return &apiError{Status: http.StatusRequestEntityTooLarge, Code: "image_too_large",
 			Message: err.Error(), Err: err}
@@ -66,7 +71,7 @@ func errorFor(err error) *apiError {
 	case errors.Is(err, imageio.ErrCorrupt):
 		return &apiError{Status: http.StatusBadRequest, Code: "corrupt_image",
 			Message: err.Error(), Err: err}
-	case errors.Is(err, cascade.ErrOptions):
+	case errors.Is(err, cascade.ErrOptions), errors.Is(err, cascade.ErrTooLarge):
 		return &apiError{Status: http.StatusBadRequest, Code: "invalid_options", Message: err.Error(), Err: err}
 	case errors.Is(err, errBusy):
 		return &apiError{Status: http.StatusServiceUnavailable, Code: "busy",

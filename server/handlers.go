@@ -1,26 +1,20 @@
 package server
 
 import (
-	"bufio"
 	"bytes"
-	"context"
 	"embed"
-	"errors"
 	"fmt"
 	"image"
 	"image/jpeg"
 	"image/png"
-	"io"
 	"mime"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/mtcnn-go/mtcnn/cascade"
 	"github.com/mtcnn-go/mtcnn/internal/annotate"
-	"github.com/mtcnn-go/mtcnn/internal/imageio"
 )
 
 // web holds the page served at / and the OpenAPI document.
@@ -113,7 +107,7 @@ func (s *Server) handleAnnotate(withFormat bool) http.HandlerFunc {
 				return
 			}
 		}
-		d, release, err := s.detect(w, r)
+		d, release, err := s.detectFor(w, r, true)
 		if err != nil {
 			s.writeError(w, r, err)
 			return
@@ -137,86 +131,6 @@ func (s *Server) handleAnnotate(withFormat bool) http.HandlerFunc {
 		w.WriteHeader(http.StatusOK)
 		_, _ = w.Write(buf.Bytes())
 	}
-}
-
-// detect reads the request's options and image and runs a detection
-// under the pool's limits and the per-request deadline. On success the
-// caller must call release once it has answered; it frees the request's
-// place in the pool.
-func (s *Server) detect(w http.ResponseWriter, r *http.Request) (*detection, func(), error) {
-	opts, err := parseOptions(r.URL.Query())
-	if err != nil {
-		return nil, nil, err
-	}
-	opts.FMA = s.cfg.FMA
-	det := s.detector()
-	if det == nil {
-		return nil, nil, errNotReady
-	}
-	multipart, err := bodyKind(r.Header.Get("Content-Type"))
-	if err != nil {
-		return nil, nil, err
-	}
-	limit := s.cfg.MaxBodyBytes
-	if r.ContentLength > limit {
-		return nil, nil, &http.MaxBytesError{Limit: limit}
-	}
-	// The connection's own writer, so that hitting the cap also marks the
-	// connection to be closed after the answer.
-	r.Body = http.MaxBytesReader(rootWriter(w), r.Body, limit)
-
-	if err := s.pool.admit(); err != nil {
-		// Read the body (up to the cap) before answering, so that the
-		// client, still sending, gets the 503 rather than a reset, and
-		// the connection can be reused.
-		_, _ = io.Copy(io.Discard, r.Body)
-		return nil, nil, err
-	}
-	admitted := true
-	defer func() {
-		if admitted {
-			s.pool.leave()
-		}
-	}()
-
-	src, err := imageReader(r, multipart)
-	if err != nil {
-		return nil, nil, err
-	}
-	img, format, err := imageio.Decode(src, imageio.Limits{MaxPixels: s.cfg.MaxPixels})
-	if err != nil {
-		return nil, nil, fmt.Errorf("decoding the image: %w", err)
-	}
-	b := img.Bounds()
-	info := infoFrom(r.Context())
-	if info != nil {
-		info.width, info.height, info.format = b.Dx(), b.Dy(), format
-	}
-	s.metrics.pixels.Observe(float64(b.Dx()) * float64(b.Dy()))
-
-	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.DetectTimeout)
-	defer cancel()
-	if err := s.pool.acquire(ctx); err != nil {
-		return nil, nil, err
-	}
-	start := time.Now()
-	faces, stats, err := func() ([]cascade.Face, cascade.Stats, error) {
-		defer s.pool.release()
-		return det.DetectStats(ctx, img, opts)
-	}()
-	total := time.Since(start)
-	if err != nil {
-		if ctx.Err() != nil && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
-			err = fmt.Errorf("%w (%w)", ctx.Err(), err)
-		}
-		return nil, nil, fmt.Errorf("detecting: %w", err)
-	}
-	s.metrics.observeDetection(stats, total, len(faces))
-	if info != nil {
-		info.faces = len(faces)
-	}
-	admitted = false
-	return &detection{img: img, faces: faces, stats: stats, total: total}, s.pool.leave, nil
 }
 
 // rootWriter returns the innermost of a chain of wrapped writers.
@@ -253,74 +167,6 @@ func bodyKind(contentType string) (multipart bool, err error) {
 	return false, newError(http.StatusUnsupportedMediaType, "unsupported_media_type",
 		"Content-Type %s is not accepted: send the image bytes as application/octet-stream or image/*, "+
 			"or a multipart/form-data form with the image in the %q field", mt, formField)
-}
-
-// imageReader returns the image bytes of r: the body itself or the
-// image_file part of a multipart form. It fails on an empty image.
-func imageReader(r *http.Request, multipart bool) (io.Reader, error) {
-	var src io.Reader = r.Body
-	if multipart {
-		mr, err := r.MultipartReader()
-		if err != nil {
-			return nil, newError(http.StatusBadRequest, "bad_multipart", "malformed multipart form: %v", err)
-		}
-		for {
-			part, err := mr.NextPart()
-			if errors.Is(err, io.EOF) {
-				return nil, newError(http.StatusBadRequest, "missing_image",
-					"the multipart form has no %q field", formField)
-			}
-			if err != nil {
-				if errors.As(err, new(*http.MaxBytesError)) {
-					return nil, fmt.Errorf("reading the multipart form: %w", err)
-				}
-				return nil, &apiError{Status: http.StatusBadRequest, Code: "bad_multipart",
-					Message: "malformed multipart form: " + err.Error(), Err: err}
-			}
-			if part.FormName() == formField {
-				src = part
-				break
-			}
-		}
-	}
-	br := bufio.NewReader(src)
-	if _, err := br.Peek(1); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, newError(http.StatusBadRequest, "empty_image", "no image: the request body is empty")
-		}
-		return nil, fmt.Errorf("reading the request body: %w", err)
-	}
-	return br, nil
-}
-
-// parseOptions reads min_size, factor and thresholds=a,b,c from q. An
-// absent or empty parameter, or a zero, means the cascade's default.
-func parseOptions(q url.Values) (cascade.Options, error) {
-	var o cascade.Options
-	num := func(name, v string) (float32, error) {
-		f, err := strconv.ParseFloat(strings.TrimSpace(v), 32)
-		if err != nil {
-			return 0, fmt.Errorf("%w: %s %q is not a number", cascade.ErrOptions, name, v)
-		}
-		return float32(f), nil
-	}
-	var err error
-	if v := q.Get("min_size"); v != "" {
-		if o.MinSize, err = num("min_size", v); err != nil {
-			return o, err
-		}
-	}
-	if v := q.Get("factor"); v != "" {
-		if o.Factor, err = num("factor", v); err != nil {
-			return o, err
-		}
-	}
-	if v := q.Get("thresholds"); v != "" {
-		if o.Thresholds, err = cascade.ParseThresholds(v); err != nil {
-			return o, err
-		}
-	}
-	return o, o.Validate()
 }
 
 // handleAsset serves one embedded file.

@@ -23,6 +23,7 @@ type metrics struct {
 	detection prometheus.Histogram
 	faces     prometheus.Counter
 	pixels    prometheus.Histogram
+	abandoned prometheus.Counter
 }
 
 // stageNames label the cascade's stages in metrics and JSON.
@@ -30,7 +31,7 @@ var stageNames = [3]string{"pnet", "rnet", "onet"}
 
 // newMetrics registers the server's collectors, the pool's gauges and the
 // Go runtime and process collectors in a fresh registry.
-func newMetrics(p *pool) *metrics {
+func newMetrics(p *pool, b *budget) *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -65,8 +66,28 @@ func newMetrics(p *pool) *metrics {
 			Help:    "Pixel count of decoded request images.",
 			Buckets: prometheus.ExponentialBuckets(1<<14, 4, 9), // 16 Ki .. 1 Gi
 		}),
+		abandoned: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "mtcnn_detect_abandoned_total",
+			Help: "Requests answered at their deadline while their decoding or detection was still running.",
+		}),
 	}
-	m.reg.MustRegister(m.requests, m.latency, m.inFlight, m.stage, m.detection, m.faces, m.pixels,
+	m.reg.MustRegister(m.requests, m.latency, m.inFlight, m.stage, m.detection, m.faces, m.pixels, m.abandoned,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "mtcnn_memory_budget_bytes",
+			Help: "Bytes of the memory budget requests may hold together (-max-memory minus the process reserve).",
+		}, func() float64 { return float64(b.size) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "mtcnn_memory_budget_used_bytes",
+			Help: "Estimated bytes held by admitted requests.",
+		}, func() float64 { return float64(b.used.Load()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "mtcnn_memory_budget_waiting",
+			Help: "Requests waiting for their estimated memory to fit in the budget.",
+		}, func() float64 { return float64(b.waiting.Load()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "mtcnn_memory_released_total",
+			Help: "Times the freed heap was returned to the OS after the last large request in flight ended.",
+		}, func() float64 { return float64(b.freed.Load()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "mtcnn_detect_running",
 			Help: "Detections holding a slot.",

@@ -158,10 +158,14 @@ func (s *Server) recoverer(next http.Handler) http.Handler {
 				panic(p)
 			}
 			info := infoFrom(r.Context())
+			stack := debug.Stack()
+			if jp, ok := p.(*jobPanic); ok { // raised on a detection's goroutine
+				stack = jp.stack
+			}
 			s.log.LogAttrs(r.Context(), slog.LevelError, "panic serving request",
 				slog.String("request_id", info.requestID()),
 				slog.String("panic", fmt.Sprint(p)),
-				slog.String("stack", string(debug.Stack())))
+				slog.String("stack", string(stack)))
 			if sw, ok := w.(*statusWriter); ok && sw.status != 0 {
 				// The answer has begun; the best left is to end it.
 				panic(http.ErrAbortHandler)

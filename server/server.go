@@ -10,10 +10,19 @@
 // Config.Concurrency run at once and at most Config.Queue more wait; a
 // request that finds the pool and its queue full is answered 503 with
 // Retry-After at once instead of piling up. An admitted request holds its
-// place while its body is read and decoded, so memory stays bounded by
-// (Concurrency+Queue) images. A detection that misses its per-request
-// deadline (Config.DetectTimeout, which also covers the wait for a slot)
-// is answered 503 with Retry-After too, not 504: the server is
+// place while its body is read and decoded.
+//
+// Memory is held to a budget, Config.MaxMemory: each request's cost is
+// estimated from its image header before any pixel is decoded (the body,
+// the decoded image and the detection's working set; see requestCost),
+// and a request waits until its cost fits beside the requests already
+// holding memory. One that could never fit is answered 413
+// (over_memory_budget). When the last large request in flight ends, the
+// freed heap is returned to the operating system.
+//
+// A request that misses its deadline (Config.DetectTimeout, which covers
+// waiting for memory, decoding, waiting for a slot and detecting) is
+// answered 503 with Retry-After at the deadline, not 504: the server is
 // overloaded, the request itself was fine and may be retried.
 package server
 
@@ -71,6 +80,17 @@ type Config struct {
 	// DefaultMaxPixels (50 megapixels).
 	MaxPixels int64
 
+	// MaxMemory is the memory budget in bytes. Requests are admitted by
+	// their estimated cost so that together they hold at most MaxMemory
+	// minus a reserve for the process itself (MaxProcessReserve, 64 MiB,
+	// or a quarter of MaxMemory if less); a request whose cost alone
+	// exceeds that is answered 413. The server does not set the Go
+	// runtime's memory limit itself (it is process-wide); mtcnn serve sets
+	// it to MaxMemory with debug.SetMemoryLimit. Zero means
+	// DefaultMaxMemory(): GOMEMLIMIT, else 90 % of the cgroup memory
+	// limit, else 2 GiB.
+	MaxMemory int64
+
 	// Concurrency is how many detections may run at once. Zero means
 	// runtime.GOMAXPROCS(0).
 	Concurrency int
@@ -78,10 +98,11 @@ type Config struct {
 	// that a request is answered 503 at once. Zero means 2*Concurrency; a
 	// negative value means no queue.
 	Queue int
-	// DetectTimeout is the per-request deadline, counted once the image
-	// is decoded, for waiting for a detection slot plus the detection
-	// itself; a request past it is answered 503 with code "timeout". Zero
-	// means DefaultDetectTimeout (30 s).
+	// DetectTimeout is the per-request deadline, counted once the body
+	// is read, for waiting for memory, decoding, waiting for a detection
+	// slot and the detection itself; a request past it is answered 503
+	// with code "timeout" at the deadline. Zero means
+	// DefaultDetectTimeout (30 s).
 	DetectTimeout time.Duration
 	// RetryAfter is what 503 answers put in their Retry-After header,
 	// rounded up to whole seconds. Zero means DefaultRetryAfter (1 s).
@@ -122,6 +143,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxPixels <= 0 {
 		c.MaxPixels = DefaultMaxPixels
+	}
+	if c.MaxMemory <= 0 {
+		c.MaxMemory = DefaultMaxMemory()
 	}
 	if c.Concurrency <= 0 {
 		c.Concurrency = runtime.GOMAXPROCS(0)
@@ -166,6 +190,7 @@ type Server struct {
 	log     *slog.Logger
 	det     atomic.Pointer[detectorBox]
 	pool    *pool
+	budget  *budget
 	metrics *metrics
 	routes  []route
 	handler http.Handler
@@ -188,11 +213,12 @@ func New(cfg Config, det Detector, logger *slog.Logger) *Server {
 		logger = slog.Default()
 	}
 	s := &Server{
-		cfg:  cfg,
-		log:  logger,
-		pool: newPool(cfg.Concurrency, cfg.queueLen()),
+		cfg:    cfg,
+		log:    logger,
+		pool:   newPool(cfg.Concurrency, cfg.queueLen()),
+		budget: newBudget(requestShare(cfg.MaxMemory)),
 	}
-	s.metrics = newMetrics(s.pool)
+	s.metrics = newMetrics(s.pool, s.budget)
 	if det != nil {
 		s.SetDetector(det)
 	}

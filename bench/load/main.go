@@ -5,6 +5,11 @@
 // latency percentiles, answers by status, the process's peak RSS and its
 // goroutine count before and after the load.
 //
+// With -mix it is a soak test: clients post JPEGs of mixed sizes (the
+// image as is, 12 MP and 44 MP), 413 is an accepted answer too, and the
+// process's RSS, goroutines and the server's memory budget are sampled
+// during the run; it fails when RSS keeps growing (see mix.go).
+//
 // It exits 1 when an answer is neither 200 nor 503, when a request fails
 // at the transport level, when goroutines remain after the load, or when
 // the in-process server's peak RSS exceeds -max-rss-mib (default 512).
@@ -12,6 +17,7 @@
 //	go run ./bench/load                     # 32 clients, 30 s, in-process server
 //	go run ./bench/load -clients 8 -duration 10s
 //	go run ./bench/load -url http://127.0.0.1:8080
+//	go run ./bench/load -mix -clients 8 -duration 5m -max-memory-mib 700  # soak
 package main
 
 import (
@@ -33,6 +39,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mtcnn-go/mtcnn/cascade"
@@ -58,6 +65,9 @@ type options struct {
 	token       string
 	verbose     bool
 	maxRSS      int64 // bytes; 0: no bound
+	mix         bool  // post a mix of image sizes (see mix.go)
+	maxMemory   int64 // in-process server's memory budget; 0: its default
+	sample      time.Duration
 }
 
 // run parses args, runs the load and returns the exit code.
@@ -76,15 +86,25 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&o.retryAfter, "retry-after", true, "after a 503, wait as its Retry-After says (capped at 1 s) before the next request")
 	fs.StringVar(&o.token, "auth-token", os.Getenv("MTCNN_AUTH_TOKEN"), "bearer token to send, if the server needs one")
 	fs.BoolVar(&o.verbose, "v", false, "log the in-process server's requests to stderr")
-	maxRSS := fs.Int64("max-rss-mib", 512, "fail when the in-process server's peak RSS exceeds this many MiB (0: no bound)")
+	maxRSS := fs.Int64("max-rss-mib", 512, "fail when the in-process server's peak RSS exceeds this many MiB (0: no bound; with -mix the default is 110 % of -max-memory-mib)")
+	fs.BoolVar(&o.mix, "mix", false, "soak: post a mix of JPEGs made from -image, small (as is), 12 MP and 44 MP, 6:3:1; 413 is then an accepted answer too, "+
+		"and RSS, goroutines and the memory budget are sampled every -sample")
+	maxMemMiB := fs.Int64("max-memory-mib", 0, "in-process server's memory budget in MiB (0: its default)")
+	fs.DurationVar(&o.sample, "sample", 10*time.Second, "with -mix, how often to sample RSS and goroutines")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
 		return 2
 	}
+	o.maxMemory = *maxMemMiB << 20
 	if o.target == "" {
 		o.maxRSS = *maxRSS << 20
+		rssGiven := false
+		fs.Visit(func(f *flag.Flag) { rssGiven = rssGiven || f.Name == "max-rss-mib" })
+		if o.mix && !rssGiven {
+			o.maxRSS = o.maxMemory * 11 / 10 // 0 (no bound) without a budget
+		}
 	}
 	if fs.NArg() > 0 || o.clients < 1 || o.duration <= 0 {
 		fmt.Fprintln(stderr, "load: bad arguments; see -h")
@@ -115,6 +135,15 @@ func load(o options, stdout, stderr io.Writer) error {
 	img, err := os.ReadFile(o.image)
 	if err != nil {
 		return fmt.Errorf("reading the image: %w", err)
+	}
+	pick := func(int) []byte { return img }
+	var mixed *mixImages
+	if o.mix {
+		if mixed, err = makeMix(img); err != nil {
+			return err
+		}
+		pick = mixed.pick
+		fmt.Fprintf(stdout, "mix: %s\n", mixed)
 	}
 
 	base := o.target
@@ -156,6 +185,12 @@ func load(o options, stdout, stderr io.Writer) error {
 	ctx, cancel := context.WithTimeout(context.Background(), o.duration)
 	defer cancel()
 	start := time.Now()
+	var samples *sampler
+	if o.mix {
+		// A client of its own: the load's connections are all busy.
+		samples = startSampler(ctx, o.sample, strings.TrimRight(base, "/")+"/metrics", &http.Client{Timeout: 5 * time.Second}, o.token)
+	}
+	var sent atomic.Int64
 	results := make([][]result, o.clients)
 	var wg sync.WaitGroup
 	for i := range o.clients {
@@ -163,7 +198,7 @@ func load(o options, stdout, stderr io.Writer) error {
 		go func() {
 			defer wg.Done()
 			for ctx.Err() == nil {
-				r := post(context.Background(), client, target, img, o.token)
+				r := post(context.Background(), client, target, pick(int(sent.Add(1))), o.token)
 				results[i] = append(results[i], r.result)
 				if r.status == http.StatusServiceUnavailable && o.retryAfter {
 					wait(ctx, min(r.retryAfter, time.Second))
@@ -177,7 +212,11 @@ func load(o options, stdout, stderr io.Writer) error {
 	after := settleGoroutines(before, 10*time.Second)
 
 	all := slices.Concat(results...)
-	return report(stdout, all, elapsed, before, after, o.maxRSS)
+	var extra []error
+	if samples != nil {
+		extra = samples.report(stdout)
+	}
+	return report(stdout, all, elapsed, before, after, o.maxRSS, o.mix, extra...)
 }
 
 // startServer opens the server with the real detector on a loopback port.
@@ -192,7 +231,7 @@ func startServer(o options, stderr io.Writer) (*server.Server, error) {
 	} else {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	srv := server.New(server.Config{Concurrency: o.concurrency, Queue: o.queue, AuthToken: o.token}, det, logger)
+	srv := server.New(server.Config{Concurrency: o.concurrency, Queue: o.queue, AuthToken: o.token, MaxMemory: o.maxMemory}, det, logger)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("listening: %w", err)
@@ -262,7 +301,7 @@ func settleGoroutines(target int, limit time.Duration) int {
 }
 
 // report prints the results and fails on a broken expectation.
-func report(w io.Writer, all []result, elapsed time.Duration, before, after int, maxRSS int64) error {
+func report(w io.Writer, all []result, elapsed time.Duration, before, after int, maxRSS int64, allow413 bool, extra ...error) error {
 	byStatus := map[int]int{}
 	var lat, lat200 []time.Duration
 	for _, r := range all {
@@ -300,9 +339,9 @@ func report(w io.Writer, all []result, elapsed time.Duration, before, after int,
 	}
 	fmt.Fprintf(w, "goroutines: %d before, %d after\n", before, after)
 
-	var errs []error
+	errs := extra
 	for _, c := range codes {
-		if c != http.StatusOK && c != http.StatusServiceUnavailable {
+		if c != http.StatusOK && c != http.StatusServiceUnavailable && !(allow413 && c == http.StatusRequestEntityTooLarge) {
 			errs = append(errs, fmt.Errorf("%d answers with status %d (0: transport error)", byStatus[c], c))
 		}
 	}

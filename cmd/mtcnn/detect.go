@@ -16,6 +16,7 @@ import (
 
 	"github.com/mtcnn-go/mtcnn/cascade"
 	"github.com/mtcnn-go/mtcnn/internal/annotate"
+	"github.com/mtcnn-go/mtcnn/internal/detopts"
 	"github.com/mtcnn-go/mtcnn/internal/imageio"
 )
 
@@ -50,13 +51,7 @@ func runDetect(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	fs := flag.NewFlagSet("detect", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, detectUsage); fs.PrintDefaults() }
-	def := cascade.DefaultOptions()
-	// Parsed as float64 with the decimal defaults, so -h shows "0.709"
-	// rather than the float32 value's float64 expansion.
-	minSize := fs.Float64("min-size", 20, "smallest face side in pixels")
-	factor := fs.Float64("factor", 0.709, "pyramid scale step, in (0, 1)")
-	th := thresholdsFlag(def.Thresholds)
-	fs.Var(&th, "thresholds", "P-Net, R-Net, O-Net score thresholds `a,b,c`")
+	optFlags := addOptionFlags(fs)
 	fma := fs.Bool("fma", false, "use fused multiply-add where the CPU has it: faster, results within rounding of the reference instead of bit-exact")
 	asJSON := fs.Bool("json", false, "print one JSON object per image per line")
 	outDir := fs.String("o", "", "write `DIR`/<name>.png with the faces outlined")
@@ -76,11 +71,12 @@ func runDetect(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fs.Usage()
 		return 2
 	}
-	opts := cascade.Options{MinSize: float32(*minSize), Factor: float32(*factor), Thresholds: th, FMA: *fma}
-	if err := opts.Validate(); err != nil {
+	opts, err := optFlags.options()
+	if err != nil {
 		fmt.Fprintf(stderr, "mtcnn detect: %v\n", err)
 		return 2
 	}
+	opts.FMA = *fma
 	model, err := loadModelOpts(*modelPath, of.options(), stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "mtcnn detect: %v\n", err)
@@ -128,11 +124,14 @@ func detectOne(ctx context.Context, det *cascade.Detector, path string, opts cas
 	if err != nil {
 		return nil, err
 	}
+	b := img.Bounds()
+	if err := detopts.CheckImage(b.Dx(), b.Dy(), opts, detopts.Flags); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
 	faces, err := det.Detect(ctx, img, opts)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	b := img.Bounds()
 	res := &detectResult{Image: path, Width: b.Dx(), Height: b.Dy(), Faces: faces}
 	if outDir != "" {
 		name := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path)) + ".png"

@@ -189,22 +189,28 @@ func TestDetectFlags(t *testing.T) {
 	dir := t.TempDir()
 	img := filepath.Join(dir, "x.png")
 	writeTestPNG(t, img, 20, 20)
+	big := filepath.Join(dir, "big.png")
+	writeTestPNG(t, big, 800, 600)
 	for _, tc := range []struct {
 		args []string
 		code int
 		msg  string
 	}{
 		{[]string{"detect"}, 2, "no images"},
-		{[]string{"detect", "-min-size", "0.5", img}, 2, "min size"},
-		{[]string{"detect", "-factor", "1", img}, 2, "factor"},
+		{[]string{"detect", "-min-size", "0.5", img}, 2, "-min-size 0.5 is out of range: it must be a number of pixels of at least 1"},
+		{[]string{"detect", "-min-size", "0", img}, 2, "-min-size 0 is out of range"},
+		{[]string{"detect", "-factor", "1", img}, 2, "-factor 1 is out of range: it must be above 0 and below 1"},
+		{[]string{"detect", "-factor", "0", img}, 2, "-factor 0 is out of range"},
 		{[]string{"detect", "-thresholds", "0.6,0.7", img}, 2, "three"},
-		{[]string{"detect", "-thresholds", "0.6,0.7,1.5", img}, 2, "threshold 3"},
+		{[]string{"detect", "-thresholds", "0.6,0.7,1.5", img}, 2, "-thresholds value 3 (1.5) is out of range"},
+		{[]string{"detect", "-thresholds", "0,0,0", img}, 0, ""},
+		{[]string{"detect", "-min-size", "1", big}, 1, "-min-size must be at least 2 for this image"},
 		{[]string{"detect", "-model", filepath.Join(dir, "nope"), img}, 1, "model"},
 		{[]string{"frobnicate"}, 2, "unknown command"},
 		{[]string{"detect", img}, 0, ""},
 	} {
 		_, stderr, code := runCLI(tc.args...)
-		if code != tc.code || !strings.Contains(stderr, tc.msg) {
+		if code != tc.code || !strings.Contains(stderr, tc.msg) || tc.code == 1 && strings.Count(stderr, "\n") != 1 {
 			t.Errorf("%v: exit %d, stderr %q; want %d and %q", tc.args, code, stderr, tc.code, tc.msg)
 		}
 	}

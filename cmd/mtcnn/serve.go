@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -28,6 +29,11 @@ Serves the HTTP API and web page:
   GET  /metrics           Prometheus metrics
   GET  /openapi.json      OpenAPI 3 description of the API
 Query parameters min_size, factor and thresholds=a,b,c tune detection.
+
+Memory: each request's cost is estimated from its image header before
+decoding (body + decoded image + detection working set); requests wait
+until their cost fits in -max-memory (minus 64 MiB kept for the process),
+within -timeout, else 503; a request that can never fit gets 413.
 
 The listen address is -addr, else :$PORT when PORT is set, else :8080.
 The bearer token is -auth-token, else $MTCNN_AUTH_TOKEN; when set, every
@@ -53,6 +59,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	token := fs.String("auth-token", "", "require this bearer `token` (default $MTCNN_AUTH_TOKEN; empty: no auth)")
 	maxBody := fs.Int64("max-body", def.MaxBodyBytes, "largest request body in `bytes` (larger: 413)")
 	maxPixels := fs.Int64("max-pixels", def.MaxPixels, "largest image in pixels, checked before decoding (larger: 413)")
+	var maxMemory byteSize
+	fs.Var(&maxMemory, "max-memory", "memory budget `size`, e.g. 700MB or 2GiB: requests are admitted by their cost estimated from the image header, "+
+		"one that can never fit gets 413, and the Go runtime's soft memory limit is set to it "+
+		"(default: GOMEMLIMIT, else 90% of the cgroup memory limit, else 2GiB)")
 	concurrency := fs.Int("concurrency", def.Concurrency, "detections run at once")
 	queue := fs.Int("queue", 0, "requests that may wait for a detection; more get 503 at once (0: 2×concurrency, -1: none)")
 	timeout := fs.Duration("timeout", def.DetectTimeout, "per-request deadline for queueing plus detection (past it: 503)")
@@ -79,6 +89,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return usageErr("-max-body must be positive")
 	case *maxPixels <= 0:
 		return usageErr("-max-pixels must be positive")
+	case maxMemory != 0 && maxMemory < 32<<20:
+		return usageErr("-max-memory must be at least 32MiB")
 	case *concurrency <= 0:
 		return usageErr("-concurrency must be positive")
 	case *queue < -1:
@@ -112,6 +124,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		AuthToken:     *token,
 		MaxBodyBytes:  *maxBody,
 		MaxPixels:     *maxPixels,
+		MaxMemory:     int64(maxMemory),
 		Concurrency:   *concurrency,
 		Queue:         *queue,
 		DetectTimeout: *timeout,
@@ -126,6 +139,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 1
 	}
 	srv := server.New(cfg, nil, logger)
+	// The budget is the process's: the runtime collects harder as the
+	// heap nears it, rather than growing past it.
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(srv.Config().MaxMemory))
+	logger.Info("memory budget", "max_memory_bytes", srv.Config().MaxMemory)
 	if err := srv.Open(ln); err != nil {
 		ln.Close()
 		fmt.Fprintf(stderr, "mtcnn serve: %v\n", err)

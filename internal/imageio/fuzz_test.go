@@ -39,7 +39,7 @@ func FuzzDecode(f *testing.F) {
 			if errors.As(err, &pe) {
 				t.Fatalf("decoder panicked: %v", err)
 			}
-			if !errors.Is(err, ErrTooLarge) && !errors.Is(err, ErrUnsupported) && !errors.Is(err, ErrCorrupt) {
+			if !errors.Is(err, ErrTooLarge) && !errors.Is(err, ErrUnsupported) && !errors.Is(err, ErrCorrupt) && !errors.Is(err, ErrEmpty) {
 				t.Fatalf("error wraps no sentinel: %v", err)
 			}
 			if img != nil {
@@ -71,6 +71,39 @@ func FuzzOrientation(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if o := Orientation(data); o < 1 || o > 8 {
 			t.Fatalf("Orientation = %d", o)
+		}
+	})
+}
+
+func FuzzDecodeHeader(f *testing.F) {
+	src := testImage(5, 4)
+	for _, e := range encoders {
+		data := encode(f, e.encode, src)
+		f.Add(data)
+		f.Add(data[:len(data)/3])
+	}
+	f.Add([]byte{})
+	f.Add(pngHeaderOnly(2147483647, 2147483647))
+	f.Add(bmpHeaderOnly(2147483647, -2147483648))
+	f.Add(bmpHeaderOnly(7, 7))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		hd, err := DecodeHeader(data, fuzzLimits)
+		if err != nil {
+			var pe *panicError
+			if errors.As(err, &pe) {
+				t.Fatalf("decoder panicked: %v", err)
+			}
+			if !errors.Is(err, ErrTooLarge) && !errors.Is(err, ErrUnsupported) && !errors.Is(err, ErrCorrupt) && !errors.Is(err, ErrEmpty) {
+				t.Fatalf("error wraps no sentinel: %v", err)
+			}
+			return
+		}
+		px := int64(hd.Width) * int64(hd.Height)
+		if hd.Width <= 0 || hd.Height <= 0 || px > fuzzLimits.MaxPixels {
+			t.Fatalf("size %dx%d with cap %d", hd.Width, hd.Height, fuzzLimits.MaxPixels)
+		}
+		if n := hd.DecodedBytes(); n < px/2 || n > 16*px {
+			t.Fatalf("DecodedBytes %d for %d pixels", n, px)
 		}
 	})
 }

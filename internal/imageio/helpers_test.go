@@ -131,6 +131,21 @@ func pngHeaderOnly(w, h uint32) []byte {
 	return b.Bytes()
 }
 
+// bmpHeaderOnly returns a BMP file and info header (32 bits per pixel)
+// claiming w x h pixels, with no pixel data.
+func bmpHeaderOnly(w, h int32) []byte {
+	b := make([]byte, 14+40)
+	copy(b, "BM")
+	binary.LittleEndian.PutUint32(b[2:], uint32(len(b)))
+	binary.LittleEndian.PutUint32(b[10:], uint32(len(b)))
+	binary.LittleEndian.PutUint32(b[14:], 40)
+	binary.LittleEndian.PutUint32(b[18:], uint32(w))
+	binary.LittleEndian.PutUint32(b[22:], uint32(h))
+	binary.LittleEndian.PutUint16(b[26:], 1)
+	binary.LittleEndian.PutUint16(b[28:], 32)
+	return b
+}
+
 // asNRGBA converts through color.NRGBAModel pixel by pixel: the slow,
 // obviously right reference for the fast paths.
 func asNRGBA(m image.Image) *image.NRGBA {

@@ -62,8 +62,9 @@ var ErrCorrupt = errors.New("imageio: corrupt image data")
 // yields its first frame. The second result is the format name: "jpeg",
 // "png", "gif", "bmp", "tiff" or "webp".
 //
-// Errors wrap ErrTooLarge, ErrUnsupported or ErrCorrupt, except failures
-// of r itself, which are wrapped as they are.
+// Errors wrap ErrTooLarge, ErrUnsupported, ErrCorrupt or, for empty
+// input, ErrEmpty, except failures of r itself, which are wrapped as they
+// are. The header checks are DecodeHeader's.
 func Decode(r io.Reader, lim Limits) (image.Image, string, error) {
 	data, err := readAll(r, lim.MaxBytes)
 	if err != nil {
@@ -109,28 +110,11 @@ func readAll(r io.Reader, maxBytes int64) ([]byte, error) {
 }
 
 func decodeBytes(data []byte, lim Limits) (image.Image, string, error) {
-	maxPixels := lim.MaxPixels
-	if maxPixels <= 0 {
-		maxPixels = DefaultMaxPixels
-	}
-	var cfg image.Config
-	var format string
-	err := guard(func() (err error) {
-		cfg, format, err = image.DecodeConfig(bytes.NewReader(data))
-		return err
-	})
+	hd, err := DecodeHeader(data, lim)
 	if err != nil {
-		return nil, "", classify(err)
+		return nil, "", err
 	}
-	w, h := int64(cfg.Width), int64(cfg.Height)
-	if w <= 0 || h <= 0 {
-		return nil, "", fmt.Errorf("%w: %s header gives size %dx%d", ErrCorrupt, format, w, h)
-	}
-	// Dividing instead of multiplying keeps the test free of int64
-	// overflow for any header values.
-	if w > maxPixels || h > maxPixels/w {
-		return nil, "", fmt.Errorf("%w: %dx%d exceeds the cap of %d pixels", ErrTooLarge, w, h, maxPixels)
-	}
+	format := hd.Format
 	var img image.Image
 	err = guard(func() (err error) {
 		img, _, err = image.Decode(bytes.NewReader(data))

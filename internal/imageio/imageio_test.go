@@ -157,11 +157,16 @@ func TestDecodeErrors(t *testing.T) {
 		lim  Limits
 		want error
 	}{
-		{"empty", nil, Limits{}, ErrUnsupported},
+		{"empty", nil, Limits{}, ErrEmpty},
 		{"random", random, Limits{}, ErrUnsupported},
 		{"text", []byte("GIF? no, just text"), Limits{}, ErrUnsupported},
 		{"20000x20000 png", pngHeaderOnly(20000, 20000), Limits{}, ErrTooLarge},
 		{"2^40 pixel png", pngHeaderOnly(1<<20, 1<<20), Limits{}, ErrTooLarge},
+		{"2147483647 square png", pngHeaderOnly(2147483647, 2147483647), Limits{}, ErrTooLarge},
+		{"4294967295 square png", pngHeaderOnly(4294967295, 4294967295), Limits{}, ErrTooLarge},
+		{"2147483647 square bmp", bmpHeaderOnly(2147483647, 2147483647), Limits{}, ErrTooLarge},
+		{"top-down bmp over the cap", bmpHeaderOnly(100000, -2147483648), Limits{}, ErrTooLarge},
+		{"bmp 16x16 header only", bmpHeaderOnly(16, 16), Limits{}, ErrCorrupt},
 		{"png over custom cap", pngData, Limits{MaxPixels: 63}, ErrTooLarge},
 		{"png at custom cap", pngData, Limits{MaxPixels: 64}, nil},
 		{"over MaxBytes", pngData, Limits{MaxBytes: int64(len(pngData)) - 1}, ErrTooLarge},
