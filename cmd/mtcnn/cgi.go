@@ -10,6 +10,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/mtcnn-go/mtcnn/server"
 )
@@ -31,6 +32,7 @@ routes of "mtcnn serve", routed on PATH_INFO. Settings come from:
   MTCNN_FMA=1        fused multiply-add (faster, within rounding of the reference)
   MTCNN_MAX_BODY     largest request body in bytes (default 20 MiB)
   MTCNN_MAX_PIXELS   largest image in pixels (default 50 megapixels)
+  MTCNN_TIMEOUT      deadline for the detection, a Go duration (default 30s; past it: 503)
   MTCNN_LOG_LEVEL    log level on stderr: debug, info, warn (default), error
 `
 
@@ -106,6 +108,13 @@ func cgiConfig(getenv func(string) string) (server.Config, error) {
 			return cfg, fmt.Errorf("%s=%q is not a positive integer", v.name, s)
 		}
 		*v.dst = n
+	}
+	if s := getenv("MTCNN_TIMEOUT"); s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil || d <= 0 {
+			return cfg, fmt.Errorf("MTCNN_TIMEOUT=%q is not a positive duration such as 90s", s)
+		}
+		cfg.DetectTimeout = d
 	}
 	switch s := getenv("MTCNN_FMA"); s {
 	case "", "0", "false":

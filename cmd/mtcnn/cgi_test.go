@@ -78,14 +78,14 @@ func TestCGIConfig(t *testing.T) {
 			return ""
 		}
 	}
-	cfg, err := cgiConfig(env("MTCNN_AUTH_TOKEN", "t", "MTCNN_MAX_BODY", "1000", "MTCNN_MAX_PIXELS", "5000", "MTCNN_FMA", "1"))
-	if err != nil || cfg.AuthToken != "t" || cfg.MaxBodyBytes != 1000 || cfg.MaxPixels != 5000 || !cfg.FMA {
+	cfg, err := cgiConfig(env("MTCNN_AUTH_TOKEN", "t", "MTCNN_MAX_BODY", "1000", "MTCNN_MAX_PIXELS", "5000", "MTCNN_FMA", "1", "MTCNN_TIMEOUT", "2m"))
+	if err != nil || cfg.AuthToken != "t" || cfg.MaxBodyBytes != 1000 || cfg.MaxPixels != 5000 || !cfg.FMA || cfg.DetectTimeout != 2*time.Minute {
 		t.Errorf("cgiConfig: %+v, %v", cfg, err)
 	}
 	if cfg, err := cgiConfig(env()); err != nil || cfg.AuthToken != "" || cfg.MaxBodyBytes != 0 || cfg.FMA {
 		t.Errorf("empty environment: %+v, %v", cfg, err)
 	}
-	for _, bad := range [][]string{{"MTCNN_MAX_BODY", "lots"}, {"MTCNN_MAX_BODY", "-1"}, {"MTCNN_MAX_PIXELS", "0"}, {"MTCNN_FMA", "yes"}} {
+	for _, bad := range [][]string{{"MTCNN_MAX_BODY", "lots"}, {"MTCNN_MAX_BODY", "-1"}, {"MTCNN_MAX_PIXELS", "0"}, {"MTCNN_FMA", "yes"}, {"MTCNN_TIMEOUT", "soon"}, {"MTCNN_TIMEOUT", "-1s"}} {
 		if _, err := cgiConfig(env(bad...)); err == nil || !strings.Contains(err.Error(), bad[0]) {
 			t.Errorf("%v: error %v, want one naming %s", bad, err, bad[0])
 		}
