@@ -10,6 +10,9 @@
 //     only) and POST /v1/vision/face with an image (start-up, model
 //     load, decoding, detection); "mtcnn version" is the baseline of a
 //     bare process start;
+//   - the same face request over HTTP through lighttpd running the
+//     binary with mod_cgi (what a client of such a server waits), when
+//     lighttpd is installed;
 //   - WAGI under the wazero CLI ("wazero run"), the same two requests,
 //     with the compilation cache cold (a fresh -cachedir each run: the
 //     module is compiled to machine code first) and warm (-cachedir
@@ -31,6 +34,8 @@ import (
 	"fmt"
 	"io"
 	"mime/multipart"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -72,6 +77,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	warm := fs.Int("warm", 5, "runs per WAGI case with a warm compilation cache (0: skip)")
 	cold := fs.Int("cold", 3, "WAGI runs with a cold compilation cache (0: skip; each compiles the module)")
 	wazero := fs.String("wazero", "", "wazero CLI (default: wazero on PATH or in $(go env GOPATH)/bin)")
+	lighttpd := fs.String("lighttpd", "lighttpd", "lighttpd to run the native CGI behind (\"\": skip; skipped when not installed)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -150,6 +156,27 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 
+	if path, err := lookLighttpd(*lighttpd); err == nil {
+		base, stop, err := startLighttpd(path, *native, tmp)
+		if err != nil {
+			return fail(err)
+		}
+		var ss []sample
+		for range *nativeRuns {
+			s, err := timeHTTP(base+"/v1/vision/face", ct, form)
+			if err != nil {
+				stop()
+				return fail(fmt.Errorf("lighttpd: %w", err))
+			}
+			ss = append(ss, s)
+		}
+		stop()
+		rows = append(rows, row{"native CGI behind lighttpd (HTTP round trip)", face.name, ss})
+		fmt.Fprintf(stderr, "lighttpd %s: median %s\n", face.name, median(ss).wall.Round(time.Millisecond))
+	} else if *lighttpd != "" {
+		fmt.Fprintf(stderr, "lighttpd: %v (skipped)\n", err)
+	}
+
 	if *warm > 0 || *cold > 0 {
 		if *wazero == "" {
 			if *wazero, err = findWazero(); err != nil {
@@ -200,9 +227,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 		if base > 0 {
 			ratio = fmt.Sprintf("%.2fx", float64(m.wall)/float64(base))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%.0f MiB\t%s\n", r.mode, r.req, len(r.s),
+		rss := "-"
+		if m.maxRSS > 0 {
+			rss = fmt.Sprintf("%.0f MiB", float64(m.maxRSS)/(1<<20))
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\n", r.mode, r.req, len(r.s),
 			m.wall.Round(time.Millisecond), lo.wall.Round(time.Millisecond), hi.wall.Round(time.Millisecond),
-			float64(m.maxRSS)/(1<<20), ratio)
+			rss, ratio)
 	}
 	tw.Flush()
 	return 0
@@ -283,4 +314,106 @@ func findWazero() (string, error) {
 		}
 	}
 	return "", errors.New("wazero CLI not found: go install github.com/tetratelabs/wazero/cmd/wazero@v1.12.0 (or -warm 0 -cold 0)")
+}
+
+// lookLighttpd returns the lighttpd binary named name (on PATH or in
+// /usr/sbin), or an error when name is empty or it is not installed.
+func lookLighttpd(name string) (string, error) {
+	if name == "" {
+		return "", errors.New("disabled")
+	}
+	if p, err := exec.LookPath(name); err == nil {
+		return p, nil
+	}
+	if p, err := exec.LookPath(filepath.Join("/usr/sbin", name)); err == nil {
+		return p, nil
+	}
+	return "", fmt.Errorf("%s not installed (apt-get install lighttpd)", name)
+}
+
+// startLighttpd runs lighttpd on a free loopback port with bin as the
+// CGI program for /mtcnn/..., and returns the program's base URL and a
+// function that stops the server.
+func startLighttpd(lighttpd, bin, tmp string) (string, func(), error) {
+	dir := filepath.Join(tmp, "lighttpd")
+	docroot := filepath.Join(dir, "htdocs")
+	if err := os.MkdirAll(docroot, 0o755); err != nil {
+		return "", nil, err
+	}
+	abs, err := filepath.Abs(bin)
+	if err != nil {
+		return "", nil, err
+	}
+	if err := os.Symlink(abs, filepath.Join(docroot, "mtcnn")); err != nil {
+		return "", nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	addr := ln.Addr().String()
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	conf := fmt.Sprintf(`server.modules = ("mod_cgi")
+server.document-root = %q
+server.bind = "127.0.0.1"
+server.port = %d
+server.errorlog = %q
+server.upload-dirs = (%q)
+server.follow-symlink = "enable"
+$HTTP["url"] =~ "^/mtcnn(/|$)" {
+	cgi.assign = ("" => "")
+}
+`, docroot, port, filepath.Join(dir, "error.log"), dir)
+	confPath := filepath.Join(dir, "lighttpd.conf")
+	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
+		return "", nil, err
+	}
+	cmd := exec.Command(lighttpd, "-D", "-f", confPath)
+	if err := cmd.Start(); err != nil {
+		return "", nil, err
+	}
+	stop := func() {
+		cmd.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			stop()
+			return "", nil, fmt.Errorf("lighttpd does not listen on %s", addr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return "http://" + addr + "/mtcnn", stop, nil
+}
+
+// timeHTTP posts body and times the round trip; the answer must be a 200.
+func timeHTTP(url, contentType string, body []byte) (sample, error) {
+	start := time.Now()
+	resp, err := http.Post(url, contentType, bytes.NewReader(body))
+	if err != nil {
+		return sample{}, err
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	wall := time.Since(start)
+	if err != nil {
+		return sample{}, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return sample{}, fmt.Errorf("status %d: %.200s", resp.StatusCode, b)
+	}
+	return sample{wall: wall}, nil
 }
