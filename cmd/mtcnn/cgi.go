@@ -38,6 +38,8 @@ routes of "mtcnn serve", routed on PATH_INFO. Settings come from:
 
 // commands are the first arguments that run an mtcnn command even when
 // GATEWAY_INTERFACE is set (a CGI script may run "mtcnn detect" itself).
+// Every command of main.go must be here: TestCGICommandsMatchUsage checks
+// that the usage text lists no other.
 var commands = []string{"detect", "serve", "convert", "inspect", "export-onnx",
 	"version", "-version", "--version", "help", "-h", "-help", "--help"}
 

@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -45,6 +46,26 @@ func TestCGIMode(t *testing.T) {
 		if got := cgiMode(tc.getenv, tc.args); got != tc.want {
 			t.Errorf("cgiMode(%v): %v, want %v", tc.args, got, tc.want)
 		}
+	}
+}
+
+// TestCGICommandsMatchUsage checks that every command the usage text
+// lists is one that CGI mode leaves to the command line: a command added
+// to main.go's switch and usage must be added to commands too.
+func TestCGICommandsMatchUsage(t *testing.T) {
+	n := 0
+	for _, line := range strings.Split(usage, "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 || f[0] != "mtcnn" || strings.HasPrefix(f[1], "COMMAND") {
+			continue
+		}
+		n++
+		if !slices.Contains(commands, f[1]) {
+			t.Errorf("usage lists %q, which is missing from cgi.go's commands: a CGI script running it would start CGI mode instead", f[1])
+		}
+	}
+	if n < 5 {
+		t.Fatalf("found %d commands in the usage text; the parser is out of date", n)
 	}
 }
 
