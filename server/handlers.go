@@ -32,6 +32,9 @@ func (s *Server) routeTable() []route {
 		{method: http.MethodPost, path: "/infer", handler: s.handleAnnotate(false)},
 		{method: http.MethodPost, path: "/v1/detect", handler: s.handleDetect},
 		{method: http.MethodPost, path: "/v1/annotate", handler: s.handleAnnotate(true)},
+		// DeepStack routes check the token themselves (bearer or api_key field), answering in DeepStack's shape.
+		{method: http.MethodPost, path: "/v1/vision/face", public: true, handler: s.handleDeepStack("", DeepStackFaceMinConfidence)},
+		{method: http.MethodPost, path: "/v1/vision/detection", public: true, handler: s.handleDeepStack("face", DeepStackDetectionMinConfidence)},
 		{method: http.MethodGet, path: "/", handler: s.handleAsset("web/index.html", "text/html; charset=utf-8")},
 		{method: http.MethodGet, path: "/app.js", handler: s.handleAsset("web/app.js", "text/javascript; charset=utf-8")},
 		{method: http.MethodGet, path: "/style.css", handler: s.handleAsset("web/style.css", "text/css; charset=utf-8")},

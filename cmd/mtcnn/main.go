@@ -23,6 +23,9 @@ import (
 )
 
 func main() {
+	if ok, code := cgiMain(); ok { // started as a CGI program or WAGI module: see cgi.go
+		os.Exit(code)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
@@ -38,6 +41,7 @@ Usage:
   mtcnn inspect FROZEN.pb           list the Const nodes of a frozen graph
   mtcnn export-onnx -o DIR          write the three networks as ONNX models
   mtcnn version                     print version information
+  (GATEWAY_INTERFACE set)           CGI/WAGI: serve one request on stdin/stdout, as serve would
 
 Run 'mtcnn COMMAND -h' for the flags of a command.
 `

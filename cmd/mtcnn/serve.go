@@ -25,6 +25,7 @@ Serves the HTTP API and web page:
   POST /v1/detect         image in (raw body or multipart field image_file), JSON faces out
   POST /v1/annotate       image in, image with faces outlined out (?format=png|jpeg)
   POST /infer             image in, PNG with faces outlined out
+  POST /v1/vision/face    DeepStack/CodeProject.AI face API (multipart field image; /v1/vision/detection too)
   GET  /healthz, /readyz  liveness and readiness probes
   GET  /metrics           Prometheus metrics
   GET  /openapi.json      OpenAPI 3 description of the API
