@@ -38,6 +38,7 @@ func (s *Server) routeTable() []route {
 		{method: http.MethodPost, path: "/infer", handler: s.handleAnnotate(false)},
 		{method: http.MethodPost, path: "/v1/detect", handler: s.handleDetect},
 		{method: http.MethodPost, path: "/v1/annotate", handler: s.handleAnnotate(true)},
+		{method: http.MethodPost, path: "/v1/anonymize", handler: s.handleAnonymize},
 		{method: http.MethodGet, path: "/", handler: s.handleAsset("web/index.html", "text/html; charset=utf-8")},
 		{method: http.MethodGet, path: "/app.js", handler: s.handleAsset("web/app.js", "text/javascript; charset=utf-8")},
 		{method: http.MethodGet, path: "/style.css", handler: s.handleAsset("web/style.css", "text/css; charset=utf-8")},
@@ -70,6 +71,7 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 // detection is the outcome of one detection request.
 type detection struct {
 	img   image.Image
+	codec string // the input's format, as imageio.Decode names it
 	faces []cascade.Face
 	stats cascade.Stats
 	total time.Duration
@@ -216,7 +218,7 @@ func (s *Server) detect(w http.ResponseWriter, r *http.Request) (*detection, fun
 		info.faces = len(faces)
 	}
 	admitted = false
-	return &detection{img: img, faces: faces, stats: stats, total: total}, s.pool.leave, nil
+	return &detection{img: img, codec: format, faces: faces, stats: stats, total: total}, s.pool.leave, nil
 }
 
 // rootWriter returns the innermost of a chain of wrapped writers.
