@@ -3,6 +3,7 @@ package align_test
 import (
 	"fmt"
 	"image"
+	"math"
 
 	"github.com/mtcnn-go/mtcnn/align"
 	"github.com/mtcnn-go/mtcnn/cascade"
@@ -16,10 +17,10 @@ func ExampleTransform() {
 		face.Landmarks[i] = [2]float32{float32(p[0]), float32(p[1])}
 	}
 	m, ok := align.Transform(face, 112)
-	fmt.Printf("%v %.3f %.3f %.3f\n", ok, m.A, m.B, m.C)
+	fmt.Printf("%v %.3f %.3f %v\n", ok, m.A, m.B+0, math.Abs(m.C) < 1e-9)
 	crop, err := align.Crop(image.NewGray(image.Rect(0, 0, 200, 200)), face, align.Options{})
 	fmt.Println(crop.Bounds(), err)
 	// Output:
-	// true 1.000 0.000 0.000
+	// true 1.000 0.000 true
 	// (0,0)-(112,112) <nil>
 }
