@@ -17,7 +17,7 @@ func ExampleTransform() {
 		face.Landmarks[i] = [2]float32{float32(p[0]), float32(p[1])}
 	}
 	m, ok := align.Transform(face, 112)
-	fmt.Printf("%v %.3f %.3f %v\n", ok, m.A, m.B+0, math.Abs(m.C) < 1e-9)
+	fmt.Printf("%v %.3f %.3f %v\n", ok, m.A, m.B+0, math.Abs(m.C) < 1e-3) // float32 landmarks
 	crop, err := align.Crop(image.NewGray(image.Rect(0, 0, 200, 200)), face, align.Options{})
 	fmt.Println(crop.Bounds(), err)
 	// Output:
