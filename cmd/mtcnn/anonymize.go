@@ -14,6 +14,7 @@ import (
 	"github.com/mtcnn-go/mtcnn/anonymize"
 	"github.com/mtcnn-go/mtcnn/cascade"
 	"github.com/mtcnn-go/mtcnn/internal/imageio"
+	"github.com/mtcnn-go/mtcnn/orient"
 )
 
 const anonymizeUsage = `Usage: mtcnn anonymize [flags] IMAGE...
@@ -26,8 +27,9 @@ format as PNG) to DIR/<name>_anonymized.<ext>, DIR being -o or the input's
 folder, never over an existing file. Output files carry no metadata: no
 EXIF, GPS, XMP, ICC profile or comments. EXIF orientation is applied to
 the pixels first. -dry-run writes DIR/<name>_masks.png instead, the image
-with the masks outlined in red. One line per image on stdout names the
-output and the number of faces hidden.
+with the masks outlined in red. -rotate auto also finds faces lying on
+their side or upside down. One line per image on stdout names the output
+and the number of faces hidden.
 
 Flags:
 `
@@ -45,6 +47,7 @@ func runAnonymize(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	dryRun := fs.Bool("dry-run", false, "write the image with the masks outlined instead of hiding them")
 	minSize := fs.Float64("min-size", 20, "smallest face side in pixels")
 	maxPixels := fs.Int64("max-pixels", imageio.DefaultMaxPixels, "refuse images with more pixels than this (checked before decoding)")
+	rf := addRotateFlags(fs)
 	paths, err := parseInterspersed(fs, args)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -77,6 +80,10 @@ func runAnonymize(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintf(stderr, "mtcnn anonymize: %v\n", err)
 		return 2
 	}
+	if err := rf.parse(); err != nil {
+		fmt.Fprintf(stderr, "mtcnn anonymize: %v\n", err)
+		return 2
+	}
 	det, err := cascade.NewDefault()
 	if err != nil {
 		fmt.Fprintf(stderr, "mtcnn anonymize: %v\n", err)
@@ -94,7 +101,7 @@ func runAnonymize(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			fmt.Fprintf(stderr, "mtcnn anonymize: %v\n", err)
 			return 1
 		}
-		out, n, err := anonymizeOne(ctx, det, path, *outDir, opts, aopts, *dryRun, imageio.Limits{MaxPixels: *maxPixels})
+		out, n, err := anonymizeOne(ctx, det, path, *outDir, opts, aopts, rf.angles, *dryRun, imageio.Limits{MaxPixels: *maxPixels})
 		if err != nil {
 			fmt.Fprintf(stderr, "mtcnn anonymize: %s\n", oneLine(err))
 			status = 1
@@ -112,12 +119,12 @@ func runAnonymize(ctx context.Context, args []string, stdout, stderr io.Writer) 
 // anonymizeOne hides the faces of one file and returns the output path
 // and the number of faces hidden.
 func anonymizeOne(ctx context.Context, det *cascade.Detector, path, outDir string, opts cascade.Options,
-	aopts anonymize.Options, dryRun bool, lim imageio.Limits) (string, int, error) {
+	aopts anonymize.Options, angles []float64, dryRun bool, lim imageio.Limits) (string, int, error) {
 	img, format, err := imageio.DecodeFile(path, lim)
 	if err != nil {
 		return "", 0, err
 	}
-	faces, err := det.Detect(ctx, img, opts)
+	faces, _, _, err := orient.Detect(ctx, det, img, opts, angles)
 	if err != nil {
 		return "", 0, fmt.Errorf("%s: %w", path, err)
 	}
