@@ -216,8 +216,8 @@ func Crop(img image.Image, face cascade.Face, opts Options) (*image.NRGBA, error
 	return crop(newSource(img), face, opts), nil
 }
 
-// Crops returns the crops of all faces, in order, reading img's pixels
-// once.
+// Crops returns the crops of all faces, in order, reusing one buffer for
+// the pixels each crop reads.
 func Crops(img image.Image, faces []cascade.Face, opts Options) ([]*image.NRGBA, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
@@ -268,38 +268,56 @@ func Warp(img image.Image, inv Affine, w, h int) (*image.NRGBA, error) {
 	return dst, nil
 }
 
-// source is an image's colour as 8-bit RGB rows, origin at its top-left.
+// source is the colour of a rectangle of an image, as 8-bit RGB rows:
+// pixel (x, y) of the image, relative to its bounds' top-left corner, is
+// at pix[3*((y-oy)*w + x-ox)] when it lies in the rectangle. iw and ih are
+// the whole image's size, which decides what is outside (black).
 type source struct {
-	w, h int
-	pix  []uint8 // 3 bytes per pixel
+	img          image.Image
+	iw, ih       int
+	ox, oy, w, h int
+	pix          []uint8
 }
 
-// newSource copies img's stored colour (alpha ignored) into RGB rows,
-// with fast paths for the decoders' types.
 func newSource(img image.Image) *source {
 	b := img.Bounds()
-	s := &source{w: b.Dx(), h: b.Dy(), pix: make([]uint8, 3*b.Dx()*b.Dy())}
+	return &source{img: img, iw: b.Dx(), ih: b.Dy()}
+}
+
+// load copies the colour of r (relative to the image's top-left corner,
+// clipped to the image) into s, with fast paths for the decoders' types;
+// alpha is ignored.
+func (s *source) load(r image.Rectangle) {
+	r = r.Intersect(image.Rect(0, 0, s.iw, s.ih))
+	s.ox, s.oy, s.w, s.h = r.Min.X, r.Min.Y, r.Dx(), r.Dy()
+	if n := 3 * s.w * s.h; cap(s.pix) >= n {
+		s.pix = s.pix[:n]
+	} else {
+		s.pix = make([]uint8, n)
+	}
+	b := s.img.Bounds()
+	r = r.Add(b.Min) // absolute
 	i := 0
-	switch m := img.(type) {
+	switch m := s.img.(type) {
 	case *image.NRGBA:
-		for y := b.Min.Y; y < b.Max.Y; y++ {
-			row := m.Pix[m.PixOffset(b.Min.X, y):]
+		for y := r.Min.Y; y < r.Max.Y; y++ {
+			row := m.Pix[m.PixOffset(r.Min.X, y):]
 			for x := 0; x < s.w; x++ {
 				copy(s.pix[i:i+3], row[4*x:4*x+3])
 				i += 3
 			}
 		}
 	case *image.RGBA:
-		for y := b.Min.Y; y < b.Max.Y; y++ {
-			row := m.Pix[m.PixOffset(b.Min.X, y):]
+		for y := r.Min.Y; y < r.Max.Y; y++ {
+			row := m.Pix[m.PixOffset(r.Min.X, y):]
 			for x := 0; x < s.w; x++ {
 				copy(s.pix[i:i+3], row[4*x:4*x+3])
 				i += 3
 			}
 		}
 	case *image.Gray:
-		for y := b.Min.Y; y < b.Max.Y; y++ {
-			row := m.Pix[m.PixOffset(b.Min.X, y):]
+		for y := r.Min.Y; y < r.Max.Y; y++ {
+			row := m.Pix[m.PixOffset(r.Min.X, y):]
 			for x := 0; x < s.w; x++ {
 				v := row[x]
 				s.pix[i], s.pix[i+1], s.pix[i+2] = v, v, v
@@ -307,35 +325,42 @@ func newSource(img image.Image) *source {
 			}
 		}
 	case *image.YCbCr:
-		for y := b.Min.Y; y < b.Max.Y; y++ {
-			for x := b.Min.X; x < b.Max.X; x++ {
+		for y := r.Min.Y; y < r.Max.Y; y++ {
+			for x := r.Min.X; x < r.Max.X; x++ {
 				c := m.COffset(x, y)
 				s.pix[i], s.pix[i+1], s.pix[i+2] = color.YCbCrToRGB(m.Y[m.YOffset(x, y)], m.Cb[c], m.Cr[c])
 				i += 3
 			}
 		}
 	default:
-		for y := b.Min.Y; y < b.Max.Y; y++ {
-			for x := b.Min.X; x < b.Max.X; x++ {
-				c := color.NRGBAModel.Convert(img.At(x, y)).(color.NRGBA)
+		for y := r.Min.Y; y < r.Max.Y; y++ {
+			for x := r.Min.X; x < r.Max.X; x++ {
+				c := color.NRGBAModel.Convert(s.img.At(x, y)).(color.NRGBA)
 				s.pix[i], s.pix[i+1], s.pix[i+2] = c.R, c.G, c.B
 				i += 3
 			}
 		}
 	}
-	return s
 }
 
 // warp fills dst (opaque, already black) through the inverse map inv.
 func (s *source) warp(dst *image.NRGBA, inv Affine) {
 	w, h := dst.Rect.Dx(), dst.Rect.Dy()
+	// Only the pixels under the inverse-mapped output square are read.
+	minX, minY, maxX, maxY := math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)
+	for _, c := range [4][2]float64{{0, 0}, {float64(w - 1), 0}, {0, float64(h - 1)}, {float64(w - 1), float64(h - 1)}} {
+		x, y := inv.Apply(c[0], c[1])
+		minX, minY, maxX, maxY = min(minX, x), min(minY, y), max(maxX, x), max(maxY, y)
+	}
+	lim := func(v float64) int { return int(max(-1, min(v, float64(max(s.iw, s.ih))+1))) }
+	s.load(image.Rect(lim(math.Floor(minX)), lim(math.Floor(minY)), lim(math.Floor(maxX))+2, lim(math.Floor(maxY))+2))
 	for v := 0; v < h; v++ {
 		row := dst.Pix[v*dst.Stride:]
 		for u := 0; u < w; u++ {
 			x, y := inv.Apply(float64(u), float64(v))
 			// Far outside (or NaN): leave black; also keeps the int
 			// conversion below defined.
-			if !(x > -1 && x < float64(s.w) && y > -1 && y < float64(s.h)) {
+			if !(x > -1 && x < float64(s.iw) && y > -1 && y < float64(s.ih)) {
 				continue
 			}
 			x0, y0 := math.Floor(x), math.Floor(y)
@@ -344,7 +369,7 @@ func (s *source) warp(dst *image.NRGBA, inv Affine) {
 			var acc [3]float64
 			for j := 0; j < 2; j++ {
 				yy := iy + j
-				if yy < 0 || yy >= s.h {
+				if yy < 0 || yy >= s.ih {
 					continue
 				}
 				wy := 1 - fy
@@ -353,14 +378,14 @@ func (s *source) warp(dst *image.NRGBA, inv Affine) {
 				}
 				for i := 0; i < 2; i++ {
 					xx := ix + i
-					if xx < 0 || xx >= s.w {
+					if xx < 0 || xx >= s.iw {
 						continue
 					}
 					wx := 1 - fx
 					if i == 1 {
 						wx = fx
 					}
-					p := s.pix[3*(yy*s.w+xx):]
+					p := s.pix[3*((yy-s.oy)*s.w+xx-s.ox):]
 					wt := wx * wy
 					acc[0] += wt * float64(p[0])
 					acc[1] += wt * float64(p[1])
@@ -404,10 +429,11 @@ func BoxRect(b [4]float32, w, h, size int, margin float64) (r image.Rectangle, o
 // boxCrop resizes the Box crop's source rectangle into dst.
 func (s *source) boxCrop(dst *image.NRGBA, b [4]float32, margin float64) {
 	size := dst.Rect.Dx()
-	r, ok := BoxRect(b, s.w, s.h, size, margin)
+	r, ok := BoxRect(b, s.iw, s.ih, size, margin)
 	if !ok {
 		return
 	}
+	s.load(r)
 	// Horizontal pass into rows of size RGB samples, then vertical; each
 	// pass rounds to 8 bits as PIL does for 8-bit images.
 	cw, ch := r.Dx(), r.Dy()
@@ -415,7 +441,7 @@ func (s *source) boxCrop(dst *image.NRGBA, b [4]float32, margin float64) {
 	ys := filterWeights(ch, size)
 	tmp := make([]uint8, 3*size*ch)
 	for y := 0; y < ch; y++ {
-		srow := s.pix[3*((r.Min.Y+y)*s.w+r.Min.X):]
+		srow := s.pix[3*y*s.w:]
 		for u := 0; u < size; u++ {
 			var acc [3]float64
 			for k, wt := range xs.w[u] {
