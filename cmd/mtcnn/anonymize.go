@@ -65,10 +65,12 @@ func runAnonymize(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintf(stderr, "mtcnn anonymize: %v\n", err)
 		return 2
 	}
-	aopts := anonymize.Options{Mode: m, MaskScale: *maskScale, Box: *boxes, Threshold: float32(*threshold)}
-	if *maskScale <= 0 {
-		aopts.MaskScale = -1 // refused below: 0 would mean the default
+	if !(*maskScale > 0) {
+		// 0 would mean the default in anonymize.Options.
+		fmt.Fprintf(stderr, "mtcnn anonymize: mask scale %g must be above 0\n", *maskScale)
+		return 2
 	}
+	aopts := anonymize.Options{Mode: m, MaskScale: *maskScale, Box: *boxes, Threshold: float32(*threshold)}
 	if err := aopts.Validate(); err != nil {
 		fmt.Fprintf(stderr, "mtcnn anonymize: %v\n", err)
 		return 2

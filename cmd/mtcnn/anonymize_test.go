@@ -227,6 +227,8 @@ func TestAnonymizeFlags(t *testing.T) {
 	}{
 		{[]string{"-mode", "smudge", img}, 2, "unknown mode"},
 		{[]string{"-mask-scale", "-1", img}, 2, "mask scale"},
+		{[]string{"-mask-scale", "0", img}, 2, "mask scale"},
+		{[]string{"-rotate", "sideways", img}, 2, "rotations"},
 		{[]string{"-threshold", "2", img}, 2, "threshold"},
 		{[]string{}, 2, "no images"},
 		{[]string{"-o", dir, filepath.Join(dir, "missing.png")}, 1, "missing.png"},
