@@ -272,3 +272,35 @@ func BenchmarkDetect(b *testing.B) {
 		})
 	}
 }
+
+// TestArbitraryAngle: solvay turned 60 degrees counterclockwise (resampled)
+// hides most faces from a plain detection; the sweep 0,60 finds them at
+// rotation 60, where the upright faces map to.
+func TestArbitraryAngle(t *testing.T) {
+	ctx := context.Background()
+	img := photo(t, "solvay.png")
+	upright, err := detector(t).Detect(ctx, img, cascade.DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	turned, err := orient.Rotate(img, 300)
+	if err != nil {
+		t.Fatal(err)
+	}
+	faces, rots, _, err := orient.Detect(ctx, detector(t), turned, cascade.DefaultOptions(), []float64{0, 60})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var at60 []cascade.Face
+	for i, f := range faces {
+		if rots[i] == 60 {
+			at60 = append(at60, f)
+		}
+	}
+	b := img.Bounds()
+	n, dx, dy := match(upright, at60, func(x, y float64) (float64, float64) { return orient.MapPoint(x, y, b.Dx(), b.Dy(), 300) }, 3)
+	t.Logf("%d faces, %d at rotation 60, %d of %d upright faces within 3 px (mean offset %.2f, %.2f)", len(faces), len(at60), n, len(upright), dx, dy)
+	if n < 25 {
+		t.Errorf("%d of %d faces found at rotation 60", n, len(upright))
+	}
+}
