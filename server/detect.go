@@ -44,6 +44,10 @@ func (s *Server) detectFor(w http.ResponseWriter, r *http.Request, annotated boo
 	if err != nil {
 		return nil, nil, err
 	}
+	fq, err := parseFaceQuery(r.URL.Query())
+	if err != nil {
+		return nil, nil, err
+	}
 	opts.FMA = s.cfg.FMA
 	det := s.detector()
 	if det == nil {
@@ -87,6 +91,7 @@ func (s *Server) detectFor(w http.ResponseWriter, r *http.Request, annotated boo
 		return nil, nil, err
 	}
 	cost := requestCost(hd, len(data), opts, annotated)
+	cost += fq.extraCost(hd.Width, hd.Height, opts)
 	if cost > s.budget.size {
 		s.pool.leave()
 		return nil, nil, fmt.Errorf("a %dx%d %s image: %w", hd.Width, hd.Height, hd.Format,
@@ -95,7 +100,7 @@ func (s *Server) detectFor(w http.ResponseWriter, r *http.Request, annotated boo
 
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.DetectTimeout)
 	j := &job{
-		s: s, ctx: ctx, cancel: cancel, det: det, data: data, lim: lim, opts: opts, cost: cost,
+		s: s, ctx: ctx, cancel: cancel, det: det, data: data, lim: lim, opts: opts, fq: fq, cost: cost,
 		results: make(chan jobResult), abandoned: make(chan struct{}),
 	}
 	go j.run()
@@ -130,6 +135,7 @@ type job struct {
 	data      []byte
 	lim       imageio.Limits
 	opts      cascade.Options
+	fq        faceQuery
 	cost      int64
 	held      bool // the budget is held
 	results   chan jobResult
@@ -208,7 +214,7 @@ func (j *job) detect() (*detection, error) {
 		return nil, err
 	}
 	j.held = true
-	img, _, err := imageio.Decode(bytes.NewReader(j.data), j.lim)
+	img, format, err := imageio.Decode(bytes.NewReader(j.data), j.lim)
 	if err != nil {
 		return nil, fmt.Errorf("decoding the image: %w", err)
 	}
@@ -219,9 +225,10 @@ func (j *job) detect() (*detection, error) {
 		return nil, err
 	}
 	start := time.Now()
+	var rots []float64
 	faces, stats, err := func() ([]cascade.Face, cascade.Stats, error) {
 		defer s.pool.release()
-		return j.det.DetectStats(j.ctx, img, j.opts)
+		return j.fq.detect(j.ctx, j.det, img, j.opts, &rots)
 	}()
 	total := time.Since(start)
 	if err != nil {
@@ -231,7 +238,7 @@ func (j *job) detect() (*detection, error) {
 		return nil, fmt.Errorf("detecting: %w", err)
 	}
 	s.metrics.observeDetection(stats, total, len(faces))
-	return &detection{img: img, faces: faces, stats: stats, total: total}, nil
+	return &detection{img: img, codec: format, rots: rots, faces: faces, stats: stats, total: total}, nil
 }
 
 // readImage reads the image bytes of r: the whole body or, for a

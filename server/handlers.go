@@ -35,6 +35,8 @@ func (s *Server) routeTable() []route {
 		// DeepStack routes check the token themselves (bearer or api_key field), answering in DeepStack's shape.
 		{method: http.MethodPost, path: "/v1/vision/face", public: true, handler: s.handleDeepStack("", DeepStackFaceMinConfidence)},
 		{method: http.MethodPost, path: "/v1/vision/detection", public: true, handler: s.handleDeepStack("face", DeepStackDetectionMinConfidence)},
+		{method: http.MethodPost, path: "/v1/anonymize", handler: s.handleAnonymize},
+		{method: http.MethodPost, path: "/v1/crops", handler: s.handleCrops},
 		{method: http.MethodGet, path: "/", handler: s.handleAsset("web/index.html", "text/html; charset=utf-8")},
 		{method: http.MethodGet, path: "/app.js", handler: s.handleAsset("web/app.js", "text/javascript; charset=utf-8")},
 		{method: http.MethodGet, path: "/style.css", handler: s.handleAsset("web/style.css", "text/css; charset=utf-8")},
@@ -49,7 +51,7 @@ func (s *Server) routeTable() []route {
 type detectResponse struct {
 	Width    int            `json:"width"`
 	Height   int            `json:"height"`
-	Faces    []cascade.Face `json:"faces"`
+	Faces    faceRecordList `json:"faces"`
 	TimingMS timingMS       `json:"timing_ms"`
 }
 
@@ -67,6 +69,8 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 // detection is the outcome of one detection request.
 type detection struct {
 	img   image.Image
+	codec string // the input's format, as imageio.Decode names it
+	rots  []float64
 	faces []cascade.Face
 	stats cascade.Stats
 	total time.Duration
@@ -80,13 +84,9 @@ func (s *Server) handleDetect(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer release()
-	faces := d.faces
-	if faces == nil {
-		faces = []cascade.Face{}
-	}
 	b := d.img.Bounds()
 	writeJSON(w, http.StatusOK, detectResponse{
-		Width: b.Dx(), Height: b.Dy(), Faces: faces,
+		Width: b.Dx(), Height: b.Dy(), Faces: d.records(),
 		TimingMS: timingMS{
 			PNet: ms(d.stats.Stage[0]), RNet: ms(d.stats.Stage[1]), ONet: ms(d.stats.Stage[2]),
 			Total: ms(d.total),

@@ -4,6 +4,7 @@
 // Usage:
 //
 //	mtcnn detect [flags] IMAGE...   print faces (table or -json), draw them (-o DIR)
+//	mtcnn anonymize [flags] IMAGE.. hide the faces (blur, pixelate, fill)
 //	mtcnn serve [flags]             HTTP API and web page
 //	mtcnn convert FROZEN.pb -o FILE convert a TensorFlow frozen graph's weights
 //	mtcnn export-onnx -o DIR        write the nets as ONNX (pnet/rnet/onet.onnx)
@@ -36,6 +37,7 @@ const usage = `mtcnn: pure-Go MTCNN face detector
 
 Usage:
   mtcnn detect [flags] IMAGE...     detect faces; -json for JSON lines, -o DIR to draw them
+  mtcnn anonymize [flags] IMAGE...  blur, pixelate or fill the faces; writes copies without metadata
   mtcnn serve [flags]               serve the HTTP API and web page (default :8080)
   mtcnn convert FROZEN.pb -o FILE   convert a TensorFlow frozen graph into a weights file
   mtcnn inspect FROZEN.pb           list the Const nodes of a frozen graph
@@ -56,6 +58,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch cmd {
 	case "detect":
 		return runDetect(ctx, rest, stdout, stderr)
+	case "anonymize":
+		return runAnonymize(ctx, rest, stdout, stderr)
 	case "serve":
 		return runServe(ctx, rest, stdout, stderr)
 	case "convert":
