@@ -32,6 +32,9 @@ func ParseShard(s string) (Shard, error) {
 		return Shard{}, fmt.Errorf("%w %q: want i/n with integers, e.g. 0/4", ErrShard, s)
 	}
 	sh := Shard{Index: i, Count: n}
+	if n < 1 {
+		return Shard{}, fmt.Errorf("%w %q: n must be at least 1", ErrShard, s)
+	}
 	if err := sh.Validate(); err != nil {
 		return Shard{}, err
 	}
