@@ -47,7 +47,9 @@ var ErrLoop = errors.New("batch: directory already walked (loop or repeated argu
 // walks (a hard link, overlapping arguments) is listed once. Files named
 // directly are listed as given, repeats included.
 //
-// A path that cannot be read (missing, unreadable, vanished during the
+// An argument that does not exist (or cannot be stat'ed) is listed as a
+// file item, so that reading it fails in its turn. Inside walks, a path
+// that cannot be read (an unreadable folder, one that vanished during the
 // walk, a loop) is passed to report with its error and skipped; the walk
 // goes on. report may be nil. Walk returns the items sorted by argument
 // and then by Rel, and an error only when ctx is done.
@@ -63,7 +65,9 @@ func Walk(ctx context.Context, paths []string, report func(path string, err erro
 		}
 		fi, err := os.Stat(p)
 		if err != nil {
-			report(p, err)
+			// Kept as an item: reading it fails in its turn, so errors
+			// come in the order of the arguments.
+			items = append(items, Item{Path: p, Rel: filepath.Base(p), Arg: i})
 			continue
 		}
 		switch {
