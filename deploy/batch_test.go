@@ -28,9 +28,9 @@ type job struct {
 			Spec struct {
 				RestartPolicy string `json:"restartPolicy"`
 				Containers    []struct {
-					Image string   `json:"image"`
-					Args  []string `json:"args"`
-					Env   []envVar `json:"env"`
+					Image        string   `json:"image"`
+					Args         []string `json:"args"`
+					Env          []envVar `json:"env"`
 					VolumeMounts []struct {
 						Name      string `json:"name"`
 						MountPath string `json:"mountPath"`
