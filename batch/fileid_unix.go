@@ -15,5 +15,5 @@ func idOf(fi fs.FileInfo) (fileID, bool) {
 	if !ok {
 		return fileID{}, false
 	}
-	return fileID{dev: uint64(st.Dev), ino: st.Ino}, true //nolint:unconvert // Dev is int32 on some platforms
+	return fileID{dev: uint64(st.Dev), ino: uint64(st.Ino)}, true
 }

@@ -6,10 +6,12 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -256,13 +258,23 @@ func TestHelperProcess(t *testing.T) {
 	if args == "" {
 		t.Skip("helper process only")
 	}
-	os.Exit(run(context.Background(), strings.Split(args, "\x1f"), os.Stdout, os.Stderr))
+	// As main does: SIGINT and SIGTERM cancel the run.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, strings.Split(args, "\x1f"), os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
 }
 
 // TestDetectResumeKilled kills a run with SIGKILL part-way, resumes it, and
 // checks that the journal then holds every image exactly once, with the
 // results of an uninterrupted run.
-func TestDetectResumeKilled(t *testing.T) {
+func TestDetectResumeKilled(t *testing.T) { testResumeAfter(t, syscall.SIGKILL) }
+
+// TestDetectResumeTerminated does the same with SIGTERM, which the
+// command handles: it stops, says how to finish, exits 1.
+func TestDetectResumeTerminated(t *testing.T) { testResumeAfter(t, syscall.SIGTERM) }
+
+func testResumeAfter(t *testing.T, sig syscall.Signal) {
 	if testing.Short() {
 		t.Skip("runs detect over 24 photos")
 	}
@@ -292,14 +304,23 @@ func TestDetectResumeKilled(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	cmd.Process.Signal(syscall.SIGKILL)
-	cmd.Wait()
+	cmd.Process.Signal(sig)
+	err := cmd.Wait()
 	cut, _ := os.ReadFile(journal)
 	n := bytes.Count(cut, []byte("\n"))
 	if n >= len(names) {
-		t.Skipf("the run finished (%d lines) before it was killed", n)
+		t.Skipf("the run finished (%d lines) before the signal", n)
 	}
-	t.Logf("killed after %d of %d lines", n, len(names))
+	t.Logf("%v after %d of %d lines", sig, n, len(names))
+	if sig == syscall.SIGTERM {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(errb.String(), "run again with the same -resume file") {
+			t.Errorf("SIGTERM: %v, stderr %q; want exit 1 and how to finish", err, errb.String())
+		}
+		if len(cut) > 0 && cut[len(cut)-1] != '\n' {
+			t.Error("SIGTERM left a partial line")
+		}
+	}
 
 	_, stderr, code := runCLI("detect", "-resume", journal, dir)
 	if code != 0 {
