@@ -10,9 +10,10 @@
 //	old: mtcnn detect -json FILE...          (the files in walk order)
 //	new: mtcnn detect -json -quiet TREE
 //
-// For each run it measures wall time and the process's CPU time (user +
-// system), and prints the medians: images per second of both, their
-// ratio, and the cores' utilisation, CPU / (wall x cores). It checks that
+// For each run it measures wall time, the process's CPU time (user +
+// system) and its peak RSS, and prints the medians: images per second of
+// both, their ratio, and the cores' utilisation, CPU / (wall x cores),
+// where cores is GOMAXPROCS (the machine's CPUs unless -gomaxprocs). It checks that
 // both print the same JSON lines (bit-exact results, same order) and
 // exits 1 when they differ. With -gomaxprocs 1,2 it repeats all of it
 // under each GOMAXPROCS.
@@ -143,28 +144,32 @@ func run() error {
 		oldR, newR := median(oldM, len(files), n), median(newM, len(files), n)
 		label := fmt.Sprintf("GOMAXPROCS=%d", n)
 		fmt.Printf("\n%s (identical output: %d JSON lines)\n", label, bytes.Count(want, []byte("\n")))
-		fmt.Printf("  %-22s %8s %8s %8s %6s\n", "", "wall s", "CPU s", "img/s", "util")
-		fmt.Printf("  %-22s %8.2f %8.2f %8.2f %5.0f%%\n", *base+" (old)", oldR.wall, oldR.cpu, oldR.rate, 100*oldR.util)
-		fmt.Printf("  %-22s %8.2f %8.2f %8.2f %5.0f%%\n", "working tree (new)", newR.wall, newR.cpu, newR.rate, 100*newR.util)
+		fmt.Printf("  %-22s %8s %8s %8s %6s %9s\n", "", "wall s", "CPU s", "img/s", "util", "peak RSS")
+		fmt.Printf("  %-22s %8.2f %8.2f %8.2f %5.0f%% %5.0f MiB\n", *base+" (old)", oldR.wall, oldR.cpu, oldR.rate, 100*oldR.util, oldR.rss)
+		fmt.Printf("  %-22s %8.2f %8.2f %8.2f %5.0f%% %5.0f MiB\n", "working tree (new)", newR.wall, newR.cpu, newR.rate, 100*newR.util, newR.rss)
 		fmt.Printf("  ratio new/old images/s (median of per-pair ratios): %.2fx\n", pairRatio(oldM, newM))
 	}
 	return nil
 }
 
-type measure struct{ wall, cpu time.Duration }
+type measure struct {
+	wall, cpu time.Duration
+	rss       float64 // MiB
+}
 
-type summary struct{ wall, cpu, rate, util float64 }
+type summary struct{ wall, cpu, rate, util, rss float64 }
 
 // median summarises runs by their medians; util is CPU/(wall*cores).
 func median(ms []measure, images, cores int) summary {
-	var w, c, u []float64
+	var w, c, u, r []float64
 	for _, m := range ms {
 		w = append(w, m.wall.Seconds())
 		c = append(c, m.cpu.Seconds())
 		u = append(u, m.cpu.Seconds()/(m.wall.Seconds()*float64(cores)))
+		r = append(r, m.rss)
 	}
 	mw := med(w)
-	return summary{wall: mw, cpu: med(c), rate: float64(images) / mw, util: med(u)}
+	return summary{wall: mw, cpu: med(c), rate: float64(images) / mw, util: med(u), rss: med(r)}
 }
 
 // pairRatio is the median of old wall / new wall over the alternating
@@ -199,7 +204,7 @@ func timeRun(bin string, args, env []string) (measure, []byte, error) {
 		return measure{}, nil, fmt.Errorf("%w: %s", err, errb.String())
 	}
 	st := cmd.ProcessState
-	return measure{wall: wall, cpu: st.UserTime() + st.SystemTime()}, out.Bytes(), nil
+	return measure{wall: wall, cpu: st.UserTime() + st.SystemTime(), rss: peakRSS(st)}, out.Bytes(), nil
 }
 
 // buildAt builds ./cmd/mtcnn as of commit into bin, from a temporary
