@@ -66,3 +66,23 @@ func ExampleOutputPath() {
 	// out/2024/IMG_0001.jpg.png
 	// out/2025/IMG_0001.jpg.png
 }
+
+// Shards split a collection between machines: each relative path belongs
+// to exactly one of them.
+func ExampleShard() {
+	items := []batch.Item{{Rel: "2024/IMG_0001.jpg"}, {Rel: "2024/IMG_0002.jpg"}, {Rel: "2025/IMG_0001.jpg"}}
+	total := 0
+	for i := range 3 {
+		sh, err := batch.ParseShard(fmt.Sprintf("%d/3", i))
+		if err != nil {
+			panic(err)
+		}
+		total += len(sh.Filter(items))
+	}
+	fmt.Println(total, "of", len(items))
+	_, err := batch.ParseShard("3/3")
+	fmt.Println(err)
+	// Output:
+	// 3 of 3
+	// batch: invalid shard 3/3: want 0 <= i < n (shards of 3 are numbered 0 to 2)
+}
