@@ -67,7 +67,7 @@ func errorFor(err error) *apiError {
 			Message: err.Error(), Err: err}
 	case errors.Is(err, imageio.ErrUnsupported):
 		return &apiError{Status: http.StatusUnsupportedMediaType, Code: "unsupported_image",
-			Message: err.Error() + " (supported formats: JPEG, PNG, GIF, BMP, TIFF, WebP)", Err: err}
+			Message: err.Error() + " (supported formats: JPEG, PNG, GIF, BMP, TIFF, WebP, HEIC, AVIF)", Err: err}
 	case errors.Is(err, imageio.ErrCorrupt):
 		return &apiError{Status: http.StatusBadRequest, Code: "corrupt_image",
 			Message: err.Error(), Err: err}

@@ -40,7 +40,7 @@ routes of "mtcnn serve", routed on PATH_INFO. Settings come from:
 // GATEWAY_INTERFACE is set (a CGI script may run "mtcnn detect" itself).
 // Every command of main.go must be here: TestCGICommandsMatchUsage checks
 // that the usage text lists no other.
-var commands = []string{"detect", "serve", "convert", "inspect", "export-onnx",
+var commands = []string{"detect", "anonymize", "video", "train", "serve", "convert", "inspect", "export-onnx",
 	"version", "-version", "--version", "help", "-h", "-help", "--help"}
 
 // cgiMode reports whether the process was started as a CGI program: the

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -10,21 +9,22 @@ import (
 	"image/png"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/mtcnn-go/mtcnn/cascade"
-	"github.com/mtcnn-go/mtcnn/internal/annotate"
-	"github.com/mtcnn-go/mtcnn/internal/detopts"
 	"github.com/mtcnn-go/mtcnn/internal/imageio"
 	"github.com/mtcnn-go/mtcnn/quality"
 )
 
-const detectUsage = `Usage: mtcnn detect [flags] IMAGE...
+const detectUsage = `Usage: mtcnn detect [flags] PATH...
 
 Detects faces in each image and prints them, one table (or with -json one
-JSON object per line) per image:
+JSON object per line) per image. A PATH may be a directory: it is walked
+recursively (hidden files and symbolic links skipped) and every file in it
+that is an image by content is processed, in the order of the relative
+paths, several at once; files that are not images are skipped with a line
+on stderr. -o DIR mirrors the tree: DIR/<relative path>.png.
 
   {"image":"<path as given>","width":W,"height":H,"faces":[
     {"box":[x1,y1,x2,y2],"score":S,"landmarks":[[x,y],[x,y],[x,y],[x,y],[x,y]],
@@ -37,7 +37,7 @@ Rotation is the clockwise turn (degrees) of the copy the face was found in
 of the Laplacian in the box, brightness its mean grey level, size the box's
 geometric mean side. -crops DIR writes each face's crop.
 Faces come in the reference detector's order. Formats: JPEG, PNG, GIF, BMP,
-TIFF, WebP, recognised by content. JPEG EXIF orientation is applied before
+TIFF, WebP, HEIC, AVIF, recognised by content. JPEG EXIF orientation is applied before
 detection, so coordinates refer to the upright image. Alpha is ignored: the
 stored colour of each pixel is used. An image that cannot be read gets a
 one-line error on stderr; the others are still processed and the exit
@@ -63,12 +63,13 @@ func runDetect(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	optFlags := addOptionFlags(fs)
 	fma := fs.Bool("fma", false, "use fused multiply-add where the CPU has it: faster, results within rounding of the reference instead of bit-exact")
 	asJSON := fs.Bool("json", false, "print one JSON object per image per line")
-	outDir := fs.String("o", "", "write `DIR`/<name>.png with the faces outlined")
+	outDir := fs.String("o", "", "write `DIR`/<relative path>.png with the faces outlined")
 	maxPixels := fs.Int64("max-pixels", imageio.DefaultMaxPixels, "refuse images with more pixels than this (checked before decoding)")
 	modelPath := fs.String("model", "", "model to use instead of the embedded one: converted weights file, frozen graph .pb, "+
 		"directory holding pnet.onnx, rnet.onnx and onet.onnx, or three comma-separated .onnx files")
 	of := addONNXFlags(fs)
 	ff := addFaceFlags(fs)
+	bf := addBatchFlags(fs)
 	paths, err := parseInterspersed(fs, args)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -107,56 +108,8 @@ func runDetect(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			return 1
 		}
 	}
-	status := 0
-	for _, path := range paths {
-		if err := ctx.Err(); err != nil {
-			fmt.Fprintf(stderr, "mtcnn detect: %v\n", err)
-			return 1
-		}
-		res, err := detectOne(ctx, det, path, opts, imageio.Limits{MaxPixels: *maxPixels}, *outDir, ff)
-		if err != nil {
-			// Errors name the file already.
-			fmt.Fprintf(stderr, "mtcnn detect: %s\n", oneLine(err))
-			status = 1
-			continue
-		}
-		if *asJSON {
-			err = json.NewEncoder(stdout).Encode(res)
-		} else {
-			err = printTable(stdout, res)
-		}
-		if err != nil {
-			fmt.Fprintf(stderr, "mtcnn detect: %v\n", err)
-			return 1
-		}
-	}
-	return status
-}
-
-func detectOne(ctx context.Context, det *cascade.Detector, path string, opts cascade.Options, lim imageio.Limits, outDir string, ff *faceFlags) (*detectResult, error) {
-	img, _, err := imageio.DecodeFile(path, lim)
-	if err != nil {
-		return nil, err
-	}
-	b := img.Bounds()
-	if err := detopts.CheckImage(b.Dx(), b.Dy(), opts, detopts.Flags); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	faces, records, err := ff.detect(ctx, det, img, opts)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	res := &detectResult{Image: path, Width: b.Dx(), Height: b.Dy(), Faces: faces, records: records}
-	if err := ff.writeCrops(img, path, faces); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	if outDir != "" {
-		name := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path)) + ".png"
-		if err := writePNG(filepath.Join(outDir, name), annotate.Draw(img, faces)); err != nil {
-			return nil, err
-		}
-	}
-	return res, nil
+	job := detectJob{opts: opts, limits: imageio.Limits{MaxPixels: *maxPixels}, outDir: *outDir, asJSON: *asJSON, faces: ff}
+	return runBatch(ctx, &faceDetector{det: det, ff: ff}, paths, job, bf, stdout, stderr)
 }
 
 // writePNG writes img to path, replacing any file there.

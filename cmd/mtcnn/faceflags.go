@@ -10,11 +10,15 @@ import (
 	"image/png"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/mtcnn-go/mtcnn/align"
+	"github.com/mtcnn-go/mtcnn/batch"
 	"github.com/mtcnn-go/mtcnn/cascade"
+	"github.com/mtcnn-go/mtcnn/internal/detopts"
 	"github.com/mtcnn-go/mtcnn/orient"
 	"github.com/mtcnn-go/mtcnn/quality"
 )
@@ -111,27 +115,60 @@ func (ff *faceFlags) parse() error {
 	return nil
 }
 
-// detect finds img's faces with the rotation sweep and the filters, and
-// returns them with their records (rotation, pose, quality).
-func (ff *faceFlags) detect(ctx context.Context, det *cascade.Detector, img image.Image, opts cascade.Options) ([]cascade.Face, []quality.Record, error) {
-	faces, rots, _, err := orient.Detect(ctx, det, img, opts, ff.rot.angles)
-	if err != nil {
-		return nil, nil, err
+// faceDetector is the detector of mtcnn detect: the cascade with the
+// rotation sweep and the filters of the face flags, after the options are
+// checked against the image's size. It is safe for concurrent use: the
+// rotation of each face found is kept, keyed by the image, until records
+// asks for it.
+type faceDetector struct {
+	det  *cascade.Detector
+	ff   *faceFlags
+	rots sync.Map // image.Image -> []float64
+}
+
+// Detect implements batch.Detector.
+func (d *faceDetector) Detect(ctx context.Context, img image.Image, opts cascade.Options) ([]cascade.Face, error) {
+	b := img.Bounds()
+	if err := detopts.CheckImage(b.Dx(), b.Dy(), opts, detopts.Flags); err != nil {
+		return nil, err
 	}
-	if !ff.filter.IsZero() {
-		idx := ff.filter.Select(faces)
+	faces, rots, _, err := orient.Detect(ctx, d.det, img, opts, d.ff.rot.angles)
+	if err != nil {
+		return nil, err
+	}
+	if !d.ff.filter.IsZero() {
+		idx := d.ff.filter.Select(faces)
 		kept, krots := make([]cascade.Face, len(idx)), make([]float64, len(idx))
 		for i, k := range idx {
 			kept[i], krots[i] = faces[k], rots[k]
 		}
 		faces, rots = kept, krots
 	}
-	return faces, quality.Describe(img, faces, rots), nil
+	d.rots.Store(img, rots)
+	return faces, nil
 }
 
-// writeCrops writes the crops of faces to the crops folder, named after
-// the image at path.
-func (ff *faceFlags) writeCrops(img image.Image, path string, faces []cascade.Face) error {
+// records returns the records (rotation, pose, quality) of faces, which
+// Detect found in img, and forgets img. A nil d gives rotations 0.
+func (d *faceDetector) records(img image.Image, faces []cascade.Face) []quality.Record {
+	var rots []float64
+	if d != nil {
+		if v, ok := d.rots.LoadAndDelete(img); ok {
+			rots = v.([]float64)
+		}
+	}
+	if len(rots) != len(faces) {
+		rots = make([]float64, len(faces))
+	}
+	return quality.Describe(img, faces, rots)
+}
+
+// writeCrops writes the crops of faces to the crops folder as
+// <rel without its extension>_<index>.png, rel being the image's path
+// relative to the argument it was found under (its base name for an
+// image given as a file), creating folders as needed. It never
+// overwrites a file.
+func (ff *faceFlags) writeCrops(img image.Image, rel string, faces []cascade.Face) error {
 	if !ff.withCrops {
 		return nil
 	}
@@ -139,9 +176,14 @@ func (ff *faceFlags) writeCrops(img image.Image, path string, faces []cascade.Fa
 	if err != nil {
 		return err
 	}
-	stem := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
+	stem := strings.TrimSuffix(rel, path.Ext(rel))
 	for i, c := range crops {
-		dst := filepath.Join(ff.cropsDir, fmt.Sprintf("%s_%d.png", stem, i))
+		dst := batch.OutputPath(ff.cropsDir, stem, fmt.Sprintf("_%d.png", i))
+		if i == 0 {
+			if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+				return err
+			}
+		}
 		if err := writeNew(dst, func(w io.Writer) error { return png.Encode(w, c) }); err != nil {
 			return err
 		}

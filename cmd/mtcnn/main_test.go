@@ -227,7 +227,7 @@ func TestOutputImages(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	res := decodeLines(t, out)
-	f, err := os.Open(filepath.Join(dir, "test_image.png"))
+	f, err := os.Open(filepath.Join(dir, "test_image.jpg.png"))
 	if err != nil {
 		t.Fatal(err)
 	}

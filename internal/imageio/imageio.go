@@ -126,6 +126,9 @@ func decodeBytes(data []byte, lim Limits) (image.Image, string, error) {
 	if format == "jpeg" {
 		img = Orient(img, Orientation(data))
 	}
+	if orient := orienters[format]; orient != nil { // HEIF formats, see heif.go
+		img = orient(data, img)
+	}
 	return img, format, nil
 }
 
