@@ -75,6 +75,9 @@ type Track struct {
 	Misses int
 	// Seen is how many frames matched the track.
 	Seen int
+	// Next is where the track's box is expected in the next frame: moved
+	// by its velocity with Options.Motion, else its last box.
+	Next [4]float32
 }
 
 type track struct {
@@ -162,6 +165,9 @@ func (tr *Tracker) Update(faces []cascade.Face) []int {
 		tr.nextID++
 		ids[fi] = t.ID
 		tr.tracks = append(tr.tracks, t)
+	}
+	for _, t := range tr.tracks {
+		t.Next = t.predict(tr.opts.Motion)
 	}
 	return ids
 }

@@ -94,11 +94,11 @@ func Faces(ctx context.Context, src Source, det Detector, opts FacesOptions,
 }
 
 // nearBoxes returns the square boxes R-Net looks at for the live tracks:
-// each track's box squared about its centre to its longer side.
+// each track's expected box squared about its centre to its longer side.
 func nearBoxes(ts []track.Track) [][4]float32 {
 	out := make([][4]float32, 0, len(ts))
 	for _, t := range ts {
-		b := t.Face.Box
+		b := t.Next
 		cx, cy := (b[0]+b[2])/2, (b[1]+b[3])/2
 		s := max(b[2]-b[0], b[3]-b[1]) / 2
 		if s <= 0 {
