@@ -182,7 +182,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-
 // timed runs bin with args and returns its stdout, wall time and peak RSS.
 func timed(bin string, args []string) ([]byte, time.Duration, int64, error) {
 	cmd := exec.Command(bin, args...)
