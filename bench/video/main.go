@@ -10,7 +10,8 @@
 //	mtcnn video  -min-size 40 -every N clip.y4m   (for each N of -every)
 //
 // and prints frames per second (median of the runs), the ratio of video to
-// detect, the peak RSS of each, and for -every its recall against full
+// detect, the CPU time per frame (user and system, median), the peak RSS of
+// each, and for -every its recall against full
 // detection: the share of the full run's faces that the -every run found
 // in the same frame (IoU >= 0.5). It exits 1 when the full video run's faces
 // differ from detect's in any frame (they must be bit-identical).
@@ -111,6 +112,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		name  string
 		args  []string
 		times []time.Duration
+		cpu   []time.Duration
 		rss   int64
 		out   []byte
 	}
@@ -123,11 +125,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	for r := 0; r < *repeat; r++ {
 		for _, c := range cases {
-			out, d, rss, err := timed(bin, c.args)
+			out, d, cpu, rss, err := timed(bin, c.args)
 			if err != nil {
 				return fail(fmt.Errorf("%s: %w", c.name, err))
 			}
 			c.times = append(c.times, d)
+			c.cpu = append(c.cpu, cpu)
 			c.rss = max(c.rss, rss)
 			c.out = out
 		}
@@ -156,7 +159,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 	fmt.Fprintf(stdout, "clip: %d frames 640x480 (4:2:0), %d faces in all, min size %s; %d runs each, median; %d CPUs\n",
 		*frames, nfaces, *minSize, *repeat, runtime.NumCPU())
-	fmt.Fprintf(stdout, "%-18s %9s %9s %9s %10s %s\n", "command", "median s", "fps", "vs detect", "peak RSS", "recall vs full")
+	fmt.Fprintf(stdout, "%-18s %9s %9s %9s %12s %10s %s\n", "command", "median s", "fps", "vs detect", "CPU ms/frame", "peak RSS", "recall vs full")
 	base := median(cases[1].times)
 	for i, c := range cases {
 		m := median(c.times)
@@ -173,8 +176,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 			found, total := matchCount(full, ev)
 			recall = fmt.Sprintf("%.3f (%d of %d faces)", float64(found)/float64(max(total, 1)), found, total)
 		}
-		fmt.Fprintf(stdout, "%-18s %9.3f %9.1f %8.2fx %7d MiB %s\n", c.name, m.Seconds(), fps,
-			base.Seconds()/m.Seconds(), c.rss>>20, recall)
+		cpuMS := float64(median(c.cpu).Microseconds()) / 1000 / float64(*frames)
+		fmt.Fprintf(stdout, "%-18s %9.3f %9.1f %8.2fx %12.1f %6d MiB %s\n", c.name, m.Seconds(), fps,
+			base.Seconds()/m.Seconds(), cpuMS, c.rss>>20, recall)
 	}
 	if !exact {
 		return 1
@@ -182,8 +186,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// timed runs bin with args and returns its stdout, wall time and peak RSS.
-func timed(bin string, args []string) ([]byte, time.Duration, int64, error) {
+// timed runs bin with args and returns its stdout, wall time, CPU time
+// (user and system) and peak RSS.
+func timed(bin string, args []string) ([]byte, time.Duration, time.Duration, int64, error) {
 	cmd := exec.Command(bin, args...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
@@ -191,13 +196,14 @@ func timed(bin string, args []string) ([]byte, time.Duration, int64, error) {
 	err := cmd.Run()
 	d := time.Since(start)
 	if err != nil {
-		return nil, 0, 0, fmt.Errorf("%v: %s", err, strings.TrimSpace(errb.String()))
+		return nil, 0, 0, 0, fmt.Errorf("%v: %s", err, strings.TrimSpace(errb.String()))
 	}
 	var rss int64
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		rss = ru.Maxrss * 1024 // kilobytes on Linux
 	}
-	return out.Bytes(), d, rss, nil
+	cpu := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	return out.Bytes(), d, cpu, rss, nil
 }
 
 func median(ds []time.Duration) time.Duration {
