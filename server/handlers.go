@@ -39,6 +39,8 @@ func (s *Server) routeTable() []route {
 		{method: http.MethodPost, path: "/infer", handler: s.handleAnnotate(false)},
 		{method: http.MethodPost, path: "/v1/detect", handler: s.handleDetect},
 		{method: http.MethodPost, path: "/v1/annotate", handler: s.handleAnnotate(true)},
+		{method: http.MethodPost, path: "/v1/anonymize", handler: s.handleAnonymize},
+		{method: http.MethodPost, path: "/v1/crops", handler: s.handleCrops},
 		{method: http.MethodGet, path: "/", handler: s.handleAsset("web/index.html", "text/html; charset=utf-8")},
 		{method: http.MethodGet, path: "/app.js", handler: s.handleAsset("web/app.js", "text/javascript; charset=utf-8")},
 		{method: http.MethodGet, path: "/style.css", handler: s.handleAsset("web/style.css", "text/css; charset=utf-8")},
@@ -56,7 +58,7 @@ func (s *Server) routeTable() []route {
 type detectResponse struct {
 	Width    int            `json:"width"`
 	Height   int            `json:"height"`
-	Faces    []cascade.Face `json:"faces"`
+	Faces    faceRecordList `json:"faces"`
 	TimingMS timingMS       `json:"timing_ms"`
 }
 
@@ -74,6 +76,8 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 // detection is the outcome of one detection request.
 type detection struct {
 	img   image.Image
+	codec string // the input's format, as imageio.Decode names it
+	rots  []float64
 	faces []cascade.Face
 	stats cascade.Stats
 	total time.Duration
@@ -87,13 +91,9 @@ func (s *Server) handleDetect(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer release()
-	faces := d.faces
-	if faces == nil {
-		faces = []cascade.Face{}
-	}
 	b := d.img.Bounds()
 	writeJSON(w, http.StatusOK, detectResponse{
-		Width: b.Dx(), Height: b.Dy(), Faces: faces,
+		Width: b.Dx(), Height: b.Dy(), Faces: d.records(),
 		TimingMS: timingMS{
 			PNet: ms(d.stats.Stage[0]), RNet: ms(d.stats.Stage[1]), ONet: ms(d.stats.Stage[2]),
 			Total: ms(d.total),
@@ -152,6 +152,10 @@ func (s *Server) detect(w http.ResponseWriter, r *http.Request) (*detection, fun
 	if err != nil {
 		return nil, nil, err
 	}
+	fq, err := parseFaceQuery(r.URL.Query())
+	if err != nil {
+		return nil, nil, err
+	}
 	opts.FMA = s.cfg.FMA
 	det := s.detector()
 	if det == nil {
@@ -204,9 +208,10 @@ func (s *Server) detect(w http.ResponseWriter, r *http.Request) (*detection, fun
 		return nil, nil, err
 	}
 	start := time.Now()
+	var rots []float64
 	faces, stats, err := func() ([]cascade.Face, cascade.Stats, error) {
 		defer s.pool.release()
-		return det.DetectStats(ctx, img, opts)
+		return fq.detect(ctx, det, img, opts, &rots)
 	}()
 	total := time.Since(start)
 	if err != nil {
@@ -220,7 +225,7 @@ func (s *Server) detect(w http.ResponseWriter, r *http.Request) (*detection, fun
 		info.faces = len(faces)
 	}
 	admitted = false
-	return &detection{img: img, faces: faces, stats: stats, total: total}, s.pool.leave, nil
+	return &detection{img: img, codec: format, rots: rots, faces: faces, stats: stats, total: total}, s.pool.leave, nil
 }
 
 // rootWriter returns the innermost of a chain of wrapped writers.

@@ -112,7 +112,7 @@ func TestOpenAPIErrorCodes(t *testing.T) {
 // readSources returns the package's non-test Go sources.
 func readSources() (string, error) {
 	var b strings.Builder
-	for _, name := range []string{"errors.go", "handlers.go", "router.go", "middleware.go", "pool.go", "server.go"} {
+	for _, name := range []string{"errors.go", "handlers.go", "router.go", "middleware.go", "pool.go", "server.go", "faces.go"} {
 		data, err := os.ReadFile(name)
 		if err != nil {
 			return "", err

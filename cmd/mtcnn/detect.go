@@ -17,6 +17,7 @@ import (
 	"github.com/mtcnn-go/mtcnn/cascade"
 	"github.com/mtcnn-go/mtcnn/internal/annotate"
 	"github.com/mtcnn-go/mtcnn/internal/imageio"
+	"github.com/mtcnn-go/mtcnn/quality"
 )
 
 const detectUsage = `Usage: mtcnn detect [flags] IMAGE...
@@ -25,9 +26,15 @@ Detects faces in each image and prints them, one table (or with -json one
 JSON object per line) per image:
 
   {"image":"<path as given>","width":W,"height":H,"faces":[
-    {"box":[x1,y1,x2,y2],"score":S,"landmarks":[[x,y],[x,y],[x,y],[x,y],[x,y]]}]}
+    {"box":[x1,y1,x2,y2],"score":S,"landmarks":[[x,y],[x,y],[x,y],[x,y],[x,y]],
+     "rotation":R,"pose":{"yaw":Y,"pitch":P,"roll":R},
+     "quality":{"sharpness":L,"brightness":B,"size":S}}]}
 
 Landmarks are the left eye, right eye, nose, left and right mouth corners.
+Rotation is the clockwise turn (degrees) of the copy the face was found in
+(-rotate); pose is estimated from the landmarks; sharpness is the variance
+of the Laplacian in the box, brightness its mean grey level, size the box's
+geometric mean side. -crops DIR writes each face's crop.
 Faces come in the reference detector's order. Formats: JPEG, PNG, GIF, BMP,
 TIFF, WebP, recognised by content. JPEG EXIF orientation is applied before
 detection, so coordinates refer to the upright image. Alpha is ignored: the
@@ -44,6 +51,8 @@ type detectResult struct {
 	Width  int            `json:"width"`
 	Height int            `json:"height"`
 	Faces  []cascade.Face `json:"faces"`
+	// records are Faces with rotation, pose and quality (faceflags.go).
+	records []quality.Record
 }
 
 func runDetect(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -64,6 +73,7 @@ func runDetect(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	modelPath := fs.String("model", "", "model to use instead of the embedded one: converted weights file, frozen graph .pb, "+
 		"directory holding pnet.onnx, rnet.onnx and onet.onnx, or three comma-separated .onnx files")
 	of := addONNXFlags(fs)
+	ff := addFaceFlags(fs)
 	paths, err := parseInterspersed(fs, args)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -78,6 +88,10 @@ func runDetect(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	opts := cascade.Options{MinSize: float32(*minSize), Factor: float32(*factor), Thresholds: th, FMA: *fma}
 	if err := opts.Validate(); err != nil {
+		fmt.Fprintf(stderr, "mtcnn detect: %v\n", err)
+		return 2
+	}
+	if err := ff.parse(); err != nil {
 		fmt.Fprintf(stderr, "mtcnn detect: %v\n", err)
 		return 2
 	}
@@ -103,7 +117,7 @@ func runDetect(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			fmt.Fprintf(stderr, "mtcnn detect: %v\n", err)
 			return 1
 		}
-		res, err := detectOne(ctx, det, path, opts, imageio.Limits{MaxPixels: *maxPixels}, *outDir)
+		res, err := detectOne(ctx, det, path, opts, imageio.Limits{MaxPixels: *maxPixels}, *outDir, ff)
 		if err != nil {
 			// Errors name the file already.
 			fmt.Fprintf(stderr, "mtcnn detect: %s\n", oneLine(err))
@@ -123,17 +137,20 @@ func runDetect(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	return status
 }
 
-func detectOne(ctx context.Context, det *cascade.Detector, path string, opts cascade.Options, lim imageio.Limits, outDir string) (*detectResult, error) {
+func detectOne(ctx context.Context, det *cascade.Detector, path string, opts cascade.Options, lim imageio.Limits, outDir string, ff *faceFlags) (*detectResult, error) {
 	img, _, err := imageio.DecodeFile(path, lim)
 	if err != nil {
 		return nil, err
 	}
-	faces, err := det.Detect(ctx, img, opts)
+	faces, records, err := ff.detect(ctx, det, img, opts)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	b := img.Bounds()
-	res := &detectResult{Image: path, Width: b.Dx(), Height: b.Dy(), Faces: faces}
+	res := &detectResult{Image: path, Width: b.Dx(), Height: b.Dy(), Faces: faces, records: records}
+	if err := ff.writeCrops(img, path, faces); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
 	if outDir != "" {
 		name := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path)) + ".png"
 		if err := writePNG(filepath.Join(outDir, name), annotate.Draw(img, faces)); err != nil {

@@ -1,0 +1,192 @@
+package quality_test
+
+import (
+	"context"
+	"image"
+	"math"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/mtcnn-go/mtcnn/cascade"
+	"github.com/mtcnn-go/mtcnn/internal/testenv"
+	"github.com/mtcnn-go/mtcnn/quality"
+)
+
+// project returns the landmarks of MeanFace turned by yaw, pitch, roll
+// (degrees), scaled by s and centred at cx, cy, in image coordinates.
+func project(yaw, pitch, roll, s, cx, cy float64) cascade.Face {
+	r := math.Pi / 180
+	ca, sa := math.Cos(yaw*r), math.Sin(yaw*r)
+	cb, sb := math.Cos(-pitch*r), math.Sin(-pitch*r)
+	cg, sg := math.Cos(roll*r), math.Sin(roll*r)
+	var f cascade.Face
+	for i, p := range quality.MeanFace {
+		// Rx(beta), then Ry(yaw), then Rz(roll).
+		x, y, z := p[0], cb*p[1]-sb*p[2], sb*p[1]+cb*p[2]
+		x, z = ca*x+sa*z, -sa*x+ca*z
+		x, y = cg*x-sg*y, sg*x+cg*y
+		_ = z
+		f.Landmarks[i] = [2]float32{float32(cx + s*x), float32(cy - s*y)}
+	}
+	f.Box = [4]float32{float32(cx - 40*s), float32(cy - 40*s), float32(cx + 40*s), float32(cy + 40*s)}
+	f.Score = 0.99
+	return f
+}
+
+func TestEstimatePoseSynthetic(t *testing.T) {
+	for _, tc := range []struct{ yaw, pitch, roll float64 }{
+		{0, 0, 0}, {30, 0, 0}, {-30, 0, 0}, {0, 20, 0}, {0, -20, 0}, {0, 0, 45},
+		{0, 0, -100}, {60, 10, 5}, {-45, -15, 20}, {20, 25, 170},
+	} {
+		f := project(tc.yaw, tc.pitch, tc.roll, 1.3, 200, 150)
+		p, ok := quality.EstimatePose(f)
+		if !ok {
+			t.Fatalf("%+v: not ok", tc)
+		}
+		if math.Abs(p.Yaw-tc.yaw) > 0.5 || math.Abs(p.Pitch-tc.pitch) > 0.5 || math.Abs(p.Roll-tc.roll) > 0.5 {
+			t.Errorf("pose %+v: estimated %+v", tc, p)
+		}
+	}
+	if _, ok := quality.EstimatePose(cascade.Face{}); ok {
+		t.Error("coincident landmarks: ok")
+	}
+	nan := float32(math.NaN())
+	if _, ok := quality.EstimatePose(cascade.Face{Landmarks: [5][2]float32{{nan, 0}, {1, 1}, {2, 3}, {4, 4}, {5, 0}}}); ok {
+		t.Error("NaN landmarks: ok")
+	}
+}
+
+var (
+	detOnce sync.Once
+	det     *cascade.Detector
+	detErr  error
+)
+
+func detect(tb testing.TB, name string) (image.Image, []cascade.Face) {
+	tb.Helper()
+	img := testenv.Image(tb, testenv.Path(tb, "testdata", "images", name))
+	detOnce.Do(func() { det, detErr = cascade.NewDefault() })
+	if detErr != nil {
+		tb.Fatal(detErr)
+	}
+	faces, err := det.Detect(context.Background(), img, cascade.DefaultOptions())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return img, faces
+}
+
+// TestPoseOnPhotos measures the pose on the shared photos whose pose is
+// roughly known: frontal portraits (yaw and pitch near 0) and camera.png
+// (a profile facing the image's right). It logs the figures the README
+// quotes and fails when they leave generous bounds.
+func TestPoseOnPhotos(t *testing.T) {
+	var frontal []float64
+	for _, name := range []string{"astronaut.png", "test_image.png", "hopper_gray.png", "solvay.png", "closeup_2048.png"} {
+		_, faces := detect(t, name)
+		var yaws, pitches, rolls []float64
+		for _, f := range faces {
+			p, ok := quality.EstimatePose(f)
+			if !ok {
+				t.Fatalf("%s: pose not estimated", name)
+			}
+			yaws = append(yaws, math.Abs(p.Yaw))
+			pitches = append(pitches, math.Abs(p.Pitch))
+			rolls = append(rolls, math.Abs(p.Roll))
+		}
+		frontal = append(frontal, yaws...)
+		if name == "astronaut.png" || name == "hopper_gray.png" || name == "closeup_2048.png" {
+			// The level portraits the pitch is calibrated on.
+			if yaws[0] > 10 || pitches[0] > 15 || rolls[0] > 10 {
+				t.Errorf("%s: |yaw| %.1f |pitch| %.1f |roll| %.1f, want <= 10, 15, 10", name, yaws[0], pitches[0], rolls[0])
+			}
+		}
+		t.Logf("%s: %d faces, |yaw| mean %.1f max %.1f, |pitch| mean %.1f max %.1f, |roll| mean %.1f max %.1f",
+			name, len(faces), mean(yaws), slices.Max(yaws), mean(pitches), slices.Max(pitches), mean(rolls), slices.Max(rolls))
+	}
+	if m := mean(frontal); m > 15 {
+		t.Errorf("frontal faces: mean |yaw| %.1f, want <= 15", m)
+	}
+	_, faces := detect(t, "camera.png")
+	if len(faces) == 0 {
+		t.Fatal("camera.png: no face")
+	}
+	p, _ := quality.EstimatePose(faces[0])
+	t.Logf("camera.png (profile): %+v", p)
+	if math.Abs(p.Yaw) < 30 {
+		t.Errorf("camera.png profile: |yaw| %.1f, want >= 30", math.Abs(p.Yaw))
+	}
+}
+
+func mean(v []float64) float64 {
+	var s float64
+	for _, x := range v {
+		s += x
+	}
+	return s / float64(len(v))
+}
+
+func TestMeasure(t *testing.T) {
+	flat := image.NewGray(image.Rect(0, 0, 40, 40))
+	checker := image.NewGray(image.Rect(0, 0, 40, 40))
+	for i := range flat.Pix {
+		flat.Pix[i] = 100
+		checker.Pix[i] = uint8(255 * ((i%40 + i/40) % 2))
+	}
+	face := cascade.Face{Box: [4]float32{5, 5, 35, 35}}
+	q := quality.Measure(flat, face)
+	if q.Sharpness != 0 || q.Brightness != 100 || q.Size != 30 {
+		t.Errorf("flat: %+v", q)
+	}
+	q = quality.Measure(checker, face)
+	// Every interior Laplacian is +-4*255: variance 16*255^2.
+	if math.Abs(q.Sharpness-16*255*255) > 1e-6 || math.Abs(q.Brightness-127.5) > 1 {
+		t.Errorf("checker: %+v", q)
+	}
+	if q := quality.Measure(flat, cascade.Face{Box: [4]float32{100, 100, 120, 120}}); q.Brightness != 0 || q.Size != 20 {
+		t.Errorf("outside: %+v", q)
+	}
+	if q := quality.Measure(flat, cascade.Face{Box: [4]float32{float32(math.NaN()), 0, 1, 1}}); q != (quality.Quality{}) {
+		t.Errorf("NaN: %+v", q)
+	}
+	// Blurring lowers sharpness on a real face.
+	img, faces := detect(t, "astronaut.png")
+	sharp := quality.Measure(img, faces[0]).Sharpness
+	if sharp < 50 {
+		t.Errorf("astronaut sharpness %.1f, want >= 50", sharp)
+	}
+}
+
+func TestFilter(t *testing.T) {
+	faces := []cascade.Face{
+		project(0, 0, 0, 1, 100, 100),
+		project(60, 0, 0, 2, 300, 100),
+		project(10, 0, 0, 1.5, 500, 100),
+		project(-5, 0, 0, 0.5, 700, 100),
+	}
+	for i, s := range []float32{0.90, 0.99, 0.95, 0.80} {
+		faces[i].Score = s
+	}
+	for _, tc := range []struct {
+		f    quality.Filter
+		want []int
+	}{
+		{quality.Filter{}, []int{0, 1, 2, 3}},
+		{quality.Filter{MinScore: 0.9}, []int{0, 1, 2}},
+		{quality.Filter{MaxYaw: 30}, []int{0, 2, 3}},
+		{quality.Filter{Top: 2}, []int{1, 2}},
+		{quality.Filter{Largest: true}, []int{1}},
+		{quality.Filter{Largest: true, MaxYaw: 30}, []int{2}},
+		{quality.Filter{Top: 10, MinScore: 0.85}, []int{1, 2, 0}},
+	} {
+		if got := tc.f.Select(faces); !slices.Equal(got, tc.want) {
+			t.Errorf("%+v: %v, want %v", tc.f, got, tc.want)
+		}
+	}
+	for _, f := range []quality.Filter{{MinScore: -1}, {MinScore: 2}, {MaxYaw: -1}, {MaxYaw: float64(math.NaN())}, {Top: -1}} {
+		if f.Validate() == nil {
+			t.Errorf("%+v: valid", f)
+		}
+	}
+}
