@@ -232,7 +232,7 @@ func (m *MJPEGReader) findSOI(max int) error {
 // MJPEGWriter writes frames as concatenated JPEG images (ffmpeg reads them
 // with -f mjpeg). It is not safe for concurrent use.
 type MJPEGWriter struct {
-	w    io.Writer
+	w    *bufio.Writer
 	opts jpeg.Options
 }
 
@@ -242,10 +242,19 @@ func NewMJPEGWriter(w io.Writer, quality int) *MJPEGWriter {
 	if quality <= 0 {
 		quality = 90
 	}
-	return &MJPEGWriter{w: w, opts: jpeg.Options{Quality: min(quality, 100)}}
+	return &MJPEGWriter{w: bufio.NewWriterSize(w, 1<<16), opts: jpeg.Options{Quality: min(quality, 100)}}
 }
 
 // Write encodes img as one JPEG image.
 func (m *MJPEGWriter) Write(img image.Image) error {
 	return jpeg.Encode(m.w, img, &m.opts)
+}
+
+// Flush writes any buffered data.
+func (m *MJPEGWriter) Flush() error { return m.w.Flush() }
+
+// Writer is a video stream writer: Y4MWriter or MJPEGWriter.
+type Writer interface {
+	Write(img image.Image) error
+	Flush() error
 }

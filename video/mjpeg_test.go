@@ -222,6 +222,9 @@ func TestMJPEGWriterRoundTrip(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
 	frames, err := readAllFrames(NewMJPEGReader(&b, Limits{}))
 	if err != nil || len(frames) != 3 {
 		t.Fatalf("%d frames, %v", len(frames), err)

@@ -7,11 +7,15 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"image"
 	"io"
+	"math"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/mtcnn-go/mtcnn/anonymize"
 	"github.com/mtcnn-go/mtcnn/cascade"
 	"github.com/mtcnn-go/mtcnn/internal/imageio"
 	"github.com/mtcnn-go/mtcnn/track"
@@ -40,6 +44,17 @@ without its face. Detection options are those of "mtcnn detect"; every
 frame gets the full, bit-exact detection unless -every is given. A stream
 that breaks off or turns bad prints the frames before the break, then a
 one-line error, and exits 1.
+
+With -anonymize, the faces are hidden (blurred, pixelated or filled, as
+"mtcnn anonymize" does) and the video is written to -o: y4m in the input's
+layout, or MJPEG when the file name ends in .mjpeg or .mjpg. Every frame is
+written, with the faces found in it and, for a few frames, those of tracks
+that lost their face (so a face the detector misses for a frame stays
+hidden). The JSON lines then go to -json FILE, or to stdout when the video
+does not. Sound is kept by letting ffmpeg take it from the original:
+
+  ffmpeg -i in.mp4 -f yuv4mpegpipe - | mtcnn video -anonymize blur -o - - |
+    ffmpeg -f yuv4mpegpipe -i - -i in.mp4 -map 0:v -map 1:a -c:a copy out.mp4
 
 Flags:
 `
@@ -71,6 +86,12 @@ func runVideo(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	trackIoU := fs.Float64("track-iou", float64(track.DefaultOptions().MinIoU), "least box overlap (IoU) for a face to continue a track")
 	trackMisses := fs.Int("track-misses", track.DefaultOptions().MaxMisses, "frames a track is kept without its face")
 	trackMotion := fs.Bool("track-motion", false, "predict tracked boxes by their velocity (for fast motion or low frame rates)")
+	anonMode := fs.String("anonymize", "", "hide the faces: blur, pixelate or fill (black); needs -o")
+	outPath := fs.String("o", "", "with -anonymize: write the video to `FILE` (- for stdout): y4m, or MJPEG for a .mjpeg or .mjpg name")
+	jsonPath := fs.String("json", "", "write the JSON lines to `FILE` (default stdout, unless the video goes there)")
+	maskScale := fs.Float64("mask-scale", anonymize.DefaultMaskScale, "with -anonymize: grow each face box by this factor around its centre")
+	maskBoxes := fs.Bool("boxes", false, "with -anonymize: hide whole (grown) boxes instead of ellipses")
+	quality := fs.Int("quality", 90, "MJPEG output quality, 1-100")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -98,6 +119,24 @@ func runVideo(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return usageErr("-track-iou must be in (0, 1]")
 	case *trackMisses < 0:
 		return usageErr("-track-misses must be 0 or more")
+	case (*anonMode == "") != (*outPath == ""):
+		return usageErr("-anonymize and -o go together: -anonymize blur|pixelate|fill -o FILE (or -o - for stdout)")
+	case *quality < 1 || *quality > 100:
+		return usageErr("-quality must be in [1, 100]")
+	}
+	var aopts anonymize.Options
+	if *anonMode != "" {
+		m, err := anonymize.ParseMode(*anonMode)
+		if err != nil {
+			return usageErr("%v", err)
+		}
+		aopts = anonymize.Options{Mode: m, MaskScale: *maskScale, Box: *maskBoxes}
+		if *maskScale <= 0 {
+			aopts.MaskScale = -1 // refused by Validate: 0 would mean the default
+		}
+		if err := aopts.Validate(); err != nil {
+			return usageErr("%v", err)
+		}
 	}
 	opts := video.FacesOptions{
 		Detect:  cascade.Options{MinSize: float32(*minSize), Factor: float32(*factor), Thresholds: th, FMA: *fma},
@@ -113,12 +152,12 @@ func runVideo(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 2
 	}
 	input := pos[0]
-	src, closeSrc, live, err := openVideo(ctx, input, video.Limits{MaxPixels: *maxPixels}, *fps, *timeout)
+	in, err := openVideo(ctx, input, video.Limits{MaxPixels: *maxPixels}, *fps, *timeout)
 	if err != nil {
 		fmt.Fprintf(stderr, "mtcnn video: %s: %s\n", input, oneLine(err))
 		return 1
 	}
-	defer closeSrc()
+	defer in.close()
 
 	model, err := loadModelOpts(*modelPath, of.options(), stderr)
 	if err != nil {
@@ -130,20 +169,97 @@ func runVideo(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "mtcnn video: %v\n", err)
 		return 1
 	}
-	out := bufio.NewWriterSize(stdout, 1<<16)
-	enc := json.NewEncoder(out)
-	err = video.Faces(ctx, src, det, opts, func(f *video.Frame, r video.Result) error {
-		if err := enc.Encode(videoLine{Frame: f.Index, Time: f.Time, Faces: r.Faces}); err != nil {
-			return err
+	// Where the JSON lines and the video go.
+	var jsonOut io.Writer = stdout
+	var files []*os.File
+	defer func() {
+		for _, f := range files {
+			f.Close()
 		}
-		if live { // a camera's lines go out as they come
-			return out.Flush()
+	}()
+	create := func(path string) (io.Writer, error) {
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+		if err != nil {
+			return nil, err
 		}
-		return nil
-	})
-	if ferr := out.Flush(); err == nil {
-		err = ferr
+		files = append(files, f)
+		return f, nil
 	}
+	var videoOut io.Writer
+	switch *outPath {
+	case "":
+	case "-":
+		videoOut, jsonOut = stdout, nil
+	default:
+		if videoOut, err = create(*outPath); err != nil {
+			fmt.Fprintf(stderr, "mtcnn video: %v\n", err)
+			return 1
+		}
+	}
+	if *jsonPath != "" {
+		if jsonOut, err = create(*jsonPath); err != nil {
+			fmt.Fprintf(stderr, "mtcnn video: %v\n", err)
+			return 1
+		}
+	}
+	var out *bufio.Writer
+	var enc *json.Encoder
+	if jsonOut != nil {
+		out = bufio.NewWriterSize(jsonOut, 1<<16)
+		enc = json.NewEncoder(out)
+	}
+	var vw video.Writer
+	var hide []cascade.Face
+	err = video.Faces(ctx, in.src, det, opts, func(f *video.Frame, r video.Result) error {
+		if enc != nil {
+			if err := enc.Encode(videoLine{Frame: f.Index, Time: f.Time, Faces: r.Faces}); err != nil {
+				return err
+			}
+			if in.live { // a camera's lines go out as they come
+				if err := out.Flush(); err != nil {
+					return err
+				}
+			}
+		}
+		if videoOut == nil {
+			return nil
+		}
+		// Hide the faces found and those of tracks that just lost theirs.
+		hide = hide[:0]
+		for _, tf := range r.Faces {
+			hide = append(hide, tf.Face)
+		}
+		for _, tf := range r.Coasting {
+			hide = append(hide, tf.Face)
+		}
+		img := anonymize.Writable(f.Image)
+		if err := anonymize.Apply(img, hide, aopts); err != nil {
+			return fmt.Errorf("frame %d: %w", f.Index, err)
+		}
+		if vw == nil {
+			if vw, err = newVideoWriter(videoOut, *outPath, in, img, *fps, *quality); err != nil {
+				return err
+			}
+		}
+		return vw.Write(img)
+	})
+	if vw != nil {
+		// The frames before an error are kept.
+		if ferr := vw.Flush(); err == nil {
+			err = ferr
+		}
+	}
+	if out != nil {
+		if ferr := out.Flush(); err == nil {
+			err = ferr
+		}
+	}
+	for _, f := range files {
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	files = nil
 	if err != nil {
 		fmt.Fprintf(stderr, "mtcnn video: %s: %s\n", input, oneLine(err))
 		return 1
@@ -151,33 +267,64 @@ func runVideo(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	return 0
 }
 
+// newVideoWriter returns the writer of the anonymised video: MJPEG for a
+// .mjpeg or .mjpg path, else y4m with the input's header (or, for MJPEG
+// input, the first frame's size at fps, 4:2:0 or mono).
+func newVideoWriter(w io.Writer, path string, in *videoInput, first image.Image, fps float64, quality int) (video.Writer, error) {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".mjpeg", ".mjpg":
+		return video.NewMJPEGWriter(w, quality), nil
+	}
+	h := in.y4m
+	if h.Width == 0 {
+		b := first.Bounds()
+		h = video.Header{Width: b.Dx(), Height: b.Dy(), Colorspace: video.C420jpeg}
+		if _, gray := first.(*image.Gray); gray {
+			h.Colorspace = video.CMono
+		}
+		if fps <= 0 {
+			fps = 25
+		}
+		h.FPSNum, h.FPSDen = int(math.Round(fps*1000)), 1000
+	}
+	return video.NewY4MWriter(w, h)
+}
+
+// videoInput is an opened video input.
+type videoInput struct {
+	src   video.Source
+	y4m   video.Header // the y4m header; zero for MJPEG
+	live  bool         // a camera
+	close func()
+}
+
 // openVideo opens a video input: "-" (stdin), an http(s) camera URL, or a
-// file. live reports a camera.
-func openVideo(ctx context.Context, input string, lim video.Limits, fps float64, timeout time.Duration) (src video.Source, closeFn func(), live bool, err error) {
+// file.
+func openVideo(ctx context.Context, input string, lim video.Limits, fps float64, timeout time.Duration) (*videoInput, error) {
 	if strings.HasPrefix(input, "http://") || strings.HasPrefix(input, "https://") {
 		cam, err := video.OpenCamera(ctx, input, timeout, lim)
 		if err != nil {
-			return nil, nil, false, err
+			return nil, err
 		}
 		cam.FPS = fps
-		return cam, func() { cam.Close() }, true, nil
+		return &videoInput{src: cam, live: true, close: func() { cam.Close() }}, nil
 	}
 	if fps == 0 {
 		fps = 25
 	}
 	var r io.Reader = os.Stdin
-	closeFn = func() {}
+	closeFn := func() {}
 	if input != "-" {
 		f, err := os.Open(input)
 		if err != nil {
-			return nil, nil, false, err
+			return nil, err
 		}
 		r, closeFn = f, func() { f.Close() }
 	}
 	s, err := video.Open(r, lim, fps)
 	if err != nil {
 		closeFn()
-		return nil, nil, false, err
+		return nil, err
 	}
-	return s, closeFn, false, nil
+	return &videoInput{src: s, y4m: s.Y4M, close: closeFn}, nil
 }
