@@ -10,7 +10,10 @@ import (
 	"image/color"
 	"image/draw"
 	"image/jpeg"
+	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -329,6 +332,51 @@ func TestVideoBadInput(t *testing.T) {
 	for _, args := range [][]string{{"video"}, {"video", "a", "b"}, {"video", "-every", "0", "x"}, {"video", "-min-size", "0.5", good}} {
 		if _, _, code := runCLI(args...); code != 2 {
 			t.Errorf("%v: exit %d, want 2", args, code)
+		}
+	}
+}
+
+// A camera URL: an HTTP multipart/x-mixed-replace stream of JPEGs, as IP
+// cameras serve; frame times are arrival times.
+func TestVideoCameraURL(t *testing.T) {
+	f, err := os.Open("../../testdata/astronaut.png")
+	if err != nil {
+		t.Fatal(err)
+	}
+	astro, _, err := image.Decode(f)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var jpg bytes.Buffer
+	if err := jpeg.Encode(&jpg, astro, nil); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "multipart/x-mixed-replace; boundary=--cam")
+		for range 3 {
+			fmt.Fprintf(w, "----cam\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n", jpg.Len())
+			w.Write(jpg.Bytes())
+			io.WriteString(w, "\r\n")
+			w.(http.Flusher).Flush()
+			time.Sleep(20 * time.Millisecond)
+		}
+	}))
+	defer srv.Close()
+	stdout, stderr, code := runCLI("video", "-min-size", "40", "-timeout", "5s", srv.URL+"/stream.mjpg")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	lines := decodeVideoLines(t, stdout)
+	if len(lines) != 3 {
+		t.Fatalf("%d lines, want 3", len(lines))
+	}
+	for i, l := range lines {
+		if !reflect.DeepEqual(trackIDs(l), []int{1}) {
+			t.Errorf("frame %d: ids %v", i, trackIDs(l))
+		}
+		if i > 0 && !(l.Time > lines[i-1].Time) {
+			t.Errorf("frame %d at %v, not after frame %d at %v", i, l.Time, i-1, lines[i-1].Time)
 		}
 	}
 }
