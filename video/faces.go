@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"image"
+	"math"
 
 	"github.com/mtcnn-go/mtcnn/cascade"
 	"github.com/mtcnn-go/mtcnn/track"
@@ -75,7 +76,7 @@ func Faces(ctx context.Context, src Source, det Detector, opts FacesOptions,
 	return Process(ctx, src, opts.Process, work, func(f *Frame, faces []cascade.Face) error {
 		if f.Index%every != 0 {
 			var err error
-			if faces, err = det.DetectNear(ctx, f.Image, nearBoxes(tr.Tracks()), opts.Detect); err != nil {
+			if faces, err = detectNear(ctx, det, f.Image, nearBoxes(tr.Tracks()), opts.Detect); err != nil {
 				return fmt.Errorf("frame %d: %w", f.Index, err)
 			}
 		}
@@ -91,6 +92,48 @@ func Faces(ctx context.Context, src Source, det Detector, opts FacesOptions,
 		}
 		return emit(f, res)
 	})
+}
+
+// detectNear runs det.DetectNear on the part of img the boxes cover (with
+// a margin for the crops' bilinear sampling), so that only that part is
+// converted for the networks: the frame's faces usually cover a small part
+// of it. Boxes and faces are in img's coordinates.
+func detectNear(ctx context.Context, det Detector, img image.Image, boxes [][4]float32, opts cascade.Options) ([]cascade.Face, error) {
+	if len(boxes) == 0 {
+		return []cascade.Face{}, nil
+	}
+	b := img.Bounds()
+	sub, ok := img.(interface {
+		SubImage(image.Rectangle) image.Image
+	})
+	if !ok {
+		return det.DetectNear(ctx, img, boxes, opts)
+	}
+	var r image.Rectangle
+	for _, bx := range boxes {
+		r = r.Union(image.Rect(int(math.Floor(float64(bx[0])))-2, int(math.Floor(float64(bx[1])))-2,
+			int(math.Ceil(float64(bx[2])))+3, int(math.Ceil(float64(bx[3])))+3))
+	}
+	r = r.Add(b.Min).Intersect(b)
+	if r.Empty() {
+		return []cascade.Face{}, nil
+	}
+	// Coordinates relative to the part's corner.
+	dx, dy := float32(r.Min.X-b.Min.X), float32(r.Min.Y-b.Min.Y)
+	local := make([][4]float32, len(boxes))
+	for i, bx := range boxes {
+		local[i] = [4]float32{bx[0] - dx, bx[1] - dy, bx[2] - dx, bx[3] - dy}
+	}
+	faces, err := det.DetectNear(ctx, sub.SubImage(r), local, opts)
+	for i := range faces {
+		f := &faces[i]
+		f.Box = [4]float32{f.Box[0] + dx, f.Box[1] + dy, f.Box[2] + dx, f.Box[3] + dy}
+		for p := range f.Landmarks {
+			f.Landmarks[p][0] += dx
+			f.Landmarks[p][1] += dy
+		}
+	}
+	return faces, err
 }
 
 // nearBoxes returns the square boxes R-Net looks at for the live tracks:
