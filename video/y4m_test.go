@@ -321,6 +321,34 @@ func diff(a, b uint32) uint32 {
 	return b - a
 }
 
+// Frame headers may carry parameters ("FRAME Ixyz"); they are skipped.
+func TestY4MFrameParameters(t *testing.T) {
+	data := []byte("YUV4MPEG2 W2 H2 C444\nFRAME Ip XFOO=1\n000000000000FRAME\n111111111111")
+	r, err := NewY4MReader(bytes.NewReader(data), Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	frames, err := readAllFrames(r)
+	if err != nil || len(frames) != 2 {
+		t.Fatalf("%d frames, %v", len(frames), err)
+	}
+	if m := frames[1].Image.(*image.YCbCr); m.Y[0] != '1' || m.Cr[3] != '1' {
+		t.Errorf("frame 1 planes %q %q", m.Y, m.Cr)
+	}
+	if _, err := readAllFrames(mustY4M(t, "YUV4MPEG2 W2 H2 C444\nFRAMEX\n000000000000")); !errors.Is(err, ErrFormat) {
+		t.Errorf("FRAMEX: %v", err)
+	}
+}
+
+func mustY4M(t *testing.T, s string) *Y4MReader {
+	t.Helper()
+	r, err := NewY4MReader(strings.NewReader(s), Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
 func TestY4MEmptyStreamHeaderOnly(t *testing.T) {
 	r, err := NewY4MReader(strings.NewReader("YUV4MPEG2 W2 H2\n"), Limits{})
 	if err != nil {

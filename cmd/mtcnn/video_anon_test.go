@@ -163,6 +163,70 @@ func TestVideoAnonymize(t *testing.T) {
 	}
 }
 
+// Every y4m layout comes out in the layout it came in, face hidden.
+func TestVideoAnonymizeLayouts(t *testing.T) {
+	astro := astronaut(t)
+	for _, csp := range []video.Colorspace{video.C420mpeg2, video.C422, video.C444, video.CMono} {
+		t.Run(string(csp), func(t *testing.T) {
+			dir := t.TempDir()
+			in, out := filepath.Join(dir, "in.y4m"), filepath.Join(dir, "out.y4m")
+			f, err := os.Create(in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w, err := video.NewY4MWriter(f, video.Header{Width: 512, Height: 512, FPSNum: 30000, FPSDen: 1001, Colorspace: csp})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for range 2 {
+				if err := w.Write(astro); err != nil {
+					t.Fatal(err)
+				}
+			}
+			w.Flush()
+			f.Close()
+			stdout, stderr, code := runCLI("video", "-min-size", "40", "-anonymize", "fill", "-o", out, in)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			lines := decodeVideoLines(t, stdout)
+			frames := readY4MFrames(t, out)
+			if len(lines) != 2 || len(frames) != 2 {
+				t.Fatalf("%d lines, %d frames", len(lines), len(frames))
+			}
+			src, err := os.Open(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer src.Close()
+			s, err := video.Open(src, video.Limits{}, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if h := s.Y4M; h.Colorspace != csp || h.FPSNum != 30000 || h.FPSDen != 1001 {
+				t.Errorf("output header %+v", h)
+			}
+			for i, fr := range frames {
+				if len(lines[i].Faces) != 1 {
+					t.Fatalf("frame %d: %d faces", i, len(lines[i].Faces))
+				}
+				b := lines[i].Faces[0].Box
+				cx, cy := int((b[0]+b[2])/2), int((b[1]+b[3])/2)
+				var luma uint8
+				switch m := fr.Image.(type) {
+				case *image.YCbCr:
+					luma = m.Y[m.YOffset(cx, cy)]
+				case *image.Gray:
+					luma = m.Pix[m.PixOffset(cx, cy)]
+				}
+				if luma != 0 {
+					t.Errorf("frame %d: luma %d at the face's centre, want the black fill", i, luma)
+				}
+			}
+		})
+	}
+}
+
 // A face the detector misses for a frame stays hidden: its track coasts
 // and its last box is hidden too.
 func TestVideoAnonymizeBridgesMisses(t *testing.T) {
