@@ -1,6 +1,6 @@
 // Command video measures "mtcnn video" against "mtcnn detect" on the same
-// frames. It makes a 640x480 clip from the shared photos (each panned
-// across for a while, scaled with x/image/draw), writes it as a 4:2:0
+// frames. It makes a 640x480 clip (or -size WxH) from the shared photos
+// (each panned across for a while, scaled with x/image/draw), writes it as a 4:2:0
 // YUV4MPEG2 file and as one PNG per frame holding exactly the RGB the
 // detector reads from the y4m frame, then times, alternating, -repeat runs
 // of
@@ -18,6 +18,7 @@
 //
 //	go run ./bench/video                      # 240 frames, 5 repeats
 //	go run ./bench/video -frames 120 -repeat 3 -every 2,5,10
+//	go run ./bench/video -size 1280x720 -frames 60 -repeat 3 -every 5
 package main
 
 import (
@@ -63,6 +64,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	repeat := fs.Int("repeat", 5, "timed runs of each command (the median is reported)")
 	minSize := fs.String("min-size", "40", "detection min size")
 	everyList := fs.String("every", "2,5,10", "comma-separated N for the -every runs (empty: none)")
+	size := fs.String("size", "640x480", "frame size WxH of the clip (even numbers)")
 	keep := fs.String("dir", "", "write the clip and frames here and keep them (default: a temporary folder)")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -70,6 +72,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fail := func(err error) int {
 		fmt.Fprintf(stderr, "bench/video: %v\n", err)
 		return 1
+	}
+	var W, H int
+	if n, err := fmt.Sscanf(*size, "%dx%d", &W, &H); n != 2 || err != nil || W < 2 || H < 2 || W%2 != 0 || H%2 != 0 {
+		fmt.Fprintf(stderr, "bench/video: -size %q: want WxH, even numbers\n", *size)
+		return 2
 	}
 	dir := *keep
 	if dir == "" {
@@ -92,7 +99,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err := build.Run(); err != nil {
 		return fail(fmt.Errorf("building mtcnn: %w", err))
 	}
-	clip, pngs, err := makeClip(dir, *frames)
+	clip, pngs, err := makeClip(dir, *frames, W, H)
 	if err != nil {
 		return fail(err)
 	}
@@ -157,8 +164,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 
-	fmt.Fprintf(stdout, "clip: %d frames 640x480 (4:2:0), %d faces in all, min size %s; %d runs each, median; %d CPUs\n",
-		*frames, nfaces, *minSize, *repeat, runtime.NumCPU())
+	fmt.Fprintf(stdout, "clip: %d frames %dx%d (4:2:0), %d faces in all, min size %s; %d runs each, median; %d CPUs\n",
+		*frames, W, H, nfaces, *minSize, *repeat, runtime.NumCPU())
 	fmt.Fprintf(stdout, "%-18s %9s %9s %9s %12s %10s %s\n", "command", "median s", "fps", "vs detect", "CPU ms/frame", "peak RSS", "recall vs full")
 	base := median(cases[1].times)
 	for i, c := range cases {
@@ -212,8 +219,8 @@ func median(ds []time.Duration) time.Duration {
 	return s[len(s)/2]
 }
 
-// makeClip writes dir/clip.y4m and dir/frames/NNNN.png.
-func makeClip(dir string, n int) (string, []string, error) {
+// makeClip writes a WxH dir/clip.y4m and dir/frames/NNNN.png.
+func makeClip(dir string, n, W, H int) (string, []string, error) {
 	sdir, err := shared.Dir()
 	if err != nil {
 		return "", nil, err
@@ -235,7 +242,6 @@ func makeClip(dir string, n int) (string, []string, error) {
 		return "", nil, err
 	}
 	defer f.Close()
-	const W, H = 640, 480
 	w, err := video.NewY4MWriter(f, video.Header{Width: W, Height: H, FPSNum: 25, FPSDen: 1, Colorspace: video.C420jpeg})
 	if err != nil {
 		return "", nil, err
@@ -246,10 +252,10 @@ func makeClip(dir string, n int) (string, []string, error) {
 	for i := 0; i < n; i++ {
 		k := i / per
 		if i%per == 0 {
-			// Cover 720x540 (so the 640x480 window can pan 80 px).
+			// Cover 1.125 times the frame (so the window can pan 1/8 of its width).
 			src := srcs[k]
 			b := src.Bounds()
-			s := max(720/float64(b.Dx()), 540/float64(b.Dy()))
+			s := max(float64(W*9/8)/float64(b.Dx()), float64(H*9/8)/float64(b.Dy()))
 			sw, sh := int(float64(b.Dx())*s+0.5), int(float64(b.Dy())*s+0.5)
 			scaled = image.NewRGBA(image.Rect(0, 0, sw, sh))
 			draw.CatmullRom.Scale(scaled, scaled.Bounds(), src, b, draw.Src, nil)
