@@ -13,7 +13,9 @@
 // detect, the CPU time per frame (user and system, median), the peak RSS of
 // each, and for -every its recall against full
 // detection: the share of the full run's faces that the -every run found
-// in the same frame (IoU >= 0.5). It exits 1 when the full video run's faces
+// in the same frame (IoU >= 0.5), and for every video run how stable its
+// track ids are: the distinct ids, and the id switches among the faces that
+// overlap (IoU >= 0.5) a face of the frame before. It exits 1 when the full video run's faces
 // differ from detect's in any frame (they must be bit-identical).
 //
 //	go run ./bench/video                      # 240 frames, 5 repeats
@@ -166,12 +168,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 	fmt.Fprintf(stdout, "clip: %d frames %dx%d (4:2:0), %d faces in all, min size %s; %d runs each, median; %d CPUs\n",
 		*frames, W, H, nfaces, *minSize, *repeat, runtime.NumCPU())
-	fmt.Fprintf(stdout, "%-18s %9s %9s %9s %12s %10s %s\n", "command", "median s", "fps", "vs detect", "CPU ms/frame", "peak RSS", "recall vs full")
+	fmt.Fprintf(stdout, "%-18s %9s %9s %9s %12s %10s %-24s %s\n", "command", "median s", "fps", "vs detect", "CPU ms/frame", "peak RSS", "recall vs full", "track ids")
 	base := median(cases[1].times)
 	for i, c := range cases {
 		m := median(c.times)
 		fps := float64(*frames) / m.Seconds()
-		recall := ""
+		recall, ids := "", ""
+		if i != 1 {
+			n, sw, links, err := idStability(c.out)
+			if err != nil {
+				return fail(err)
+			}
+			ids = fmt.Sprintf("%d ids, %d switches in %d links", n, sw, links)
+		}
 		switch {
 		case i == 0:
 			recall = map[bool]string{true: "bit-identical to detect", false: "DIFFERS from detect"}[exact]
@@ -184,8 +193,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 			recall = fmt.Sprintf("%.3f (%d of %d faces)", float64(found)/float64(max(total, 1)), found, total)
 		}
 		cpuMS := float64(median(c.cpu).Microseconds()) / 1000 / float64(*frames)
-		fmt.Fprintf(stdout, "%-18s %9.3f %9.1f %8.2fx %12.1f %6d MiB %s\n", c.name, m.Seconds(), fps,
-			base.Seconds()/m.Seconds(), cpuMS, c.rss>>20, recall)
+		fmt.Fprintf(stdout, "%-18s %9.3f %9.1f %8.2fx %12.1f %6d MiB %-24s %s\n", c.name, m.Seconds(), fps,
+			base.Seconds()/m.Seconds(), cpuMS, c.rss>>20, recall, ids)
 	}
 	if !exact {
 		return 1
@@ -378,4 +387,41 @@ func matchCount(full, got [][]cascade.Face) (found, total int) {
 		}
 	}
 	return found, total
+}
+
+// idStability reads the track ids of "mtcnn video" output: the number of
+// distinct ids, and, over every face that overlaps (IoU >= 0.5) a face of
+// the frame before (a link), how many carry a different id (switches).
+func idStability(out []byte) (ids, switches, links int, err error) {
+	type face struct {
+		Box   [4]float32
+		Track int
+	}
+	seen := map[int]bool{}
+	var prev []face
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	sc.Buffer(nil, 1<<24)
+	for sc.Scan() {
+		var l struct{ Faces []face }
+		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
+			return 0, 0, 0, err
+		}
+		for _, f := range l.Faces {
+			seen[f.Track] = true
+			best, bi := float32(0), -1
+			for j, p := range prev {
+				if o := track.IoU(f.Box, p.Box); o > best {
+					best, bi = o, j
+				}
+			}
+			if best >= 0.5 {
+				links++
+				if prev[bi].Track != f.Track {
+					switches++
+				}
+			}
+		}
+		prev = l.Faces
+	}
+	return len(seen), switches, links, sc.Err()
 }
