@@ -20,6 +20,7 @@ import (
 // web holds the page served at / and the OpenAPI document.
 //
 //go:embed web/index.html web/app.js web/style.css web/openapi.json
+//go:embed web/webcam.html web/webcam.js web/webcam.css
 var web embed.FS
 
 // formField is the multipart field that carries the image.
@@ -41,6 +42,9 @@ func (s *Server) routeTable() []route {
 		{method: http.MethodGet, path: "/app.js", handler: s.handleAsset("web/app.js", "text/javascript; charset=utf-8")},
 		{method: http.MethodGet, path: "/style.css", handler: s.handleAsset("web/style.css", "text/css; charset=utf-8")},
 		{method: http.MethodGet, path: "/openapi.json", handler: s.handleAsset("web/openapi.json", "application/json")},
+		{method: http.MethodGet, path: "/webcam", handler: s.handleAsset("web/webcam.html", "text/html; charset=utf-8")},
+		{method: http.MethodGet, path: "/webcam.js", handler: s.handleAsset("web/webcam.js", "text/javascript; charset=utf-8")},
+		{method: http.MethodGet, path: "/webcam.css", handler: s.handleAsset("web/webcam.css", "text/css; charset=utf-8")},
 		{method: http.MethodGet, path: "/healthz", public: true, handler: s.handleHealthz},
 		{method: http.MethodGet, path: "/readyz", public: true, handler: s.handleReadyz},
 		{method: http.MethodGet, path: "/metrics", handler: s.metrics.handler().ServeHTTP},

@@ -6,6 +6,7 @@
 //	mtcnn detect [flags] IMAGE...   print faces (table or -json), draw them (-o DIR)
 //	mtcnn anonymize [flags] IMAGE.. hide the faces (blur, pixelate, fill)
 //	mtcnn serve [flags]             HTTP API and web page
+//	mtcnn video [flags] INPUT       faces and track ids per video frame (y4m, MJPEG, camera URL)
 //	mtcnn convert FROZEN.pb -o FILE convert a TensorFlow frozen graph's weights
 //	mtcnn export-onnx -o DIR        write the nets as ONNX (pnet/rnet/onet.onnx)
 //	mtcnn inspect FROZEN.pb         list a frozen graph's Const nodes
@@ -39,6 +40,7 @@ Usage:
   mtcnn detect [flags] IMAGE...     detect faces; -json for JSON lines, -o DIR to draw them
   mtcnn anonymize [flags] IMAGE...  blur, pixelate or fill the faces; writes copies without metadata
   mtcnn serve [flags]               serve the HTTP API and web page (default :8080)
+  mtcnn video [flags] INPUT         faces with track ids per frame of a y4m/MJPEG video, - or camera URL
   mtcnn convert FROZEN.pb -o FILE   convert a TensorFlow frozen graph into a weights file
   mtcnn inspect FROZEN.pb           list the Const nodes of a frozen graph
   mtcnn export-onnx -o DIR          write the three networks as ONNX models
@@ -62,6 +64,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runAnonymize(ctx, rest, stdout, stderr)
 	case "serve":
 		return runServe(ctx, rest, stdout, stderr)
+	case "video":
+		return runVideo(ctx, rest, stdout, stderr)
 	case "convert":
 		return runConvert(rest, stdout, stderr)
 	case "inspect":
