@@ -26,9 +26,9 @@ func randomSamples(r *rand.Rand, k nets.Kind, n int) []Sample {
 	s := k.InputSize()
 	out := make([]Sample, n)
 	for i := range out {
-		px := make([]float32, s*s*3)
+		px := make([]uint8, s*s*3)
 		for j := range px {
-			px[j] = float32(r.IntN(256)-127) / 128
+			px[j] = uint8(r.IntN(256))
 		}
 		c := Class(i % 4)
 		sm := Sample{Pixels: px, Class: c}
@@ -76,14 +76,14 @@ func TestForwardMatchesInference(t *testing.T) {
 			s := k.InputSize()
 			var in []float32
 			for _, sm := range samples {
-				in = append(in, sm.Pixels...)
+				in = append(in, floats(sm.Pixels)...)
 			}
 			var want *nets.Output
 			if k == nets.PNet {
 				// P-Net takes a batch of one: run each crop alone.
 				want = &nets.Output{}
 				for _, sm := range samples {
-					o, err := net.Run(sm.Pixels, 1, s, s)
+					o, err := net.Run(floats(sm.Pixels), 1, s, s)
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -115,4 +115,12 @@ func TestForwardMatchesInference(t *testing.T) {
 			}
 		})
 	}
+}
+
+func floats(px []uint8) []float32 {
+	out := make([]float32, len(px))
+	for i, v := range px {
+		out[i] = float32(normalised[v])
+	}
+	return out
 }

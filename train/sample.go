@@ -38,9 +38,10 @@ func (c Class) String() string {
 // offsets from the crop's top-left corner in the same units, the five ys
 // then the five xs.
 type Sample struct {
-	// Pixels is the crop in NHWC (size x size x 3), BGR, normalised as
-	// the nets take it ((v - 127.5) / 128).
-	Pixels       []float32
+	// Pixels is the crop in NHWC (size x size x 3), 8-bit BGR: the
+	// cascade's bilinear crop, rounded to bytes so that many samples fit
+	// in memory. The nets see (v - 127.5) / 128.
+	Pixels       []uint8
 	Class        Class
 	Box          [4]float32
 	Landmarks    [10]float32
@@ -76,7 +77,7 @@ func (gr *graph) bind(batch []Sample) error {
 		base := i * 3 * plane
 		for p := 0; p < plane; p++ {
 			for c := 0; c < 3; c++ {
-				in.set(base+c*plane+p, float64(b.Pixels[3*p+c]))
+				in.set(base+c*plane+p, normalised[b.Pixels[3*p+c]])
 			}
 		}
 		l0, l1, v := 0.0, 0.0, 0.0
@@ -109,4 +110,24 @@ func (gr *graph) bind(batch []Sample) error {
 		}
 	}
 	return nil
+}
+
+// normalised maps a byte to the nets' input value, (v - 127.5) / 128.
+var normalised = func() (t [256]float64) {
+	for i := range t {
+		t[i] = (float64(i) - 127.5) / 128
+	}
+	return t
+}()
+
+// quantise maps a normalised value back to the nearest byte.
+func quantise(v float32) uint8 {
+	q := float64(v)*128 + 127.5
+	switch {
+	case !(q > 0):
+		return 0
+	case q >= 255:
+		return 255
+	}
+	return uint8(q + 0.5)
 }
