@@ -355,4 +355,3 @@ func TestMine(t *testing.T) {
 		}
 	}
 }
-
