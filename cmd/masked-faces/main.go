@@ -326,4 +326,3 @@ func runScore(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		*labels, len(l.Images), res.Truths, res.Recall, res.AveragePrecision, res.Detections)
 	return 0
 }
-
