@@ -109,15 +109,15 @@ func checkLayer(t *testing.T, r *rand.Rand, build func(g *gorgonia.ExprGraph, in
 
 func TestLayerGradients(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
-	t.Run("conv+bias", func(t *testing.T) {
+	t.Run("conv+bias+prelu", func(t *testing.T) {
 		checkLayer(t, r, func(g *gorgonia.ExprGraph, in []*gorgonia.Node) (*gorgonia.Node, error) {
-			return convLayer(in[0], in[1], in[2], 3, 2)
-		}, []int{2, 3, 6, 5}, []int{4, 3, 3, 2}, []int{1, 4, 1, 1})
+			return newConvPReLU(in[0], in[1], in[2], in[3], tensor.Float64)
+		}, []int{2, 3, 6, 5}, []int{4, 3, 3, 2}, []int{1, 4, 1, 1}, []int{1, 4, 1, 1})
 	})
-	t.Run("prelu", func(t *testing.T) {
+	t.Run("conv+bias+prelu/1x1-output", func(t *testing.T) {
 		checkLayer(t, r, func(g *gorgonia.ExprGraph, in []*gorgonia.Node) (*gorgonia.Node, error) {
-			return prelu(in[0], in[1])
-		}, []int{2, 3, 4, 4}, []int{1, 3, 1, 1})
+			return newConvPReLU(in[0], in[1], in[2], in[3], tensor.Float64)
+		}, []int{3, 2, 3, 3}, []int{5, 2, 3, 3}, []int{1, 5, 1, 1}, []int{1, 5, 1, 1})
 	})
 	for _, c := range []struct {
 		k, s, n int
@@ -176,6 +176,47 @@ func TestLayerGradients(t *testing.T) {
 			return weightedL2(in[0], in[1], in[2])
 		}, []int{4, 10}, []int{4, 10}, []int{4})
 	})
+}
+
+// TestConvPReLUMatchesGorgonia checks the fused layer's forward values
+// against the same layer composed from gorgonia's own operations: Conv2d,
+// a broadcast bias, and PReLU as relu(z) + a * (z - relu(z)).
+func TestConvPReLUMatchesGorgonia(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 14))
+	g := gorgonia.NewGraph()
+	node := func(name string, shape ...int) *gorgonia.Node {
+		return gorgonia.NewTensor(g, tensor.Float64, len(shape), gorgonia.WithName(name), gorgonia.WithShape(shape...), gorgonia.WithValue(randTensor(r, shape...)))
+	}
+	x, w, b, a := node("x", 2, 3, 7, 6), node("w", 4, 3, 3, 2), node("b", 1, 4, 1, 1), node("a", 1, 4, 1, 1)
+	fused, err := newConvPReLU(x, w, b, a, tensor.Float64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := gorgonia.Conv2d(x, w, tensor.Shape{3, 2}, []int{0, 0}, []int{1, 1}, []int{1, 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	z := gorgonia.Must(gorgonia.BroadcastAdd(c, b, nil, []byte{0, 2, 3}))
+	pos := gorgonia.Must(gorgonia.Rectify(z))
+	neg := gorgonia.Must(gorgonia.Sub(z, pos))
+	ref := gorgonia.Must(gorgonia.Add(pos, gorgonia.Must(gorgonia.BroadcastHadamardProd(neg, a, nil, []byte{0, 2, 3}))))
+	var fv, rv gorgonia.Value
+	gorgonia.Read(fused, &fv)
+	gorgonia.Read(ref, &rv)
+	vm := gorgonia.NewTapeMachine(g)
+	defer vm.Close()
+	if err := vm.RunAll(); err != nil {
+		t.Fatal(err)
+	}
+	got, want := values(fv), values(rv)
+	if len(got) != len(want) || len(got) != 2*4*5*5 {
+		t.Fatalf("%d values, composed layer %d", len(got), len(want))
+	}
+	for i := range got {
+		if math.Abs(got[i]-want[i]) > 1e-12 {
+			t.Fatalf("value %d: %v, composed layer %v", i, got[i], want[i])
+		}
+	}
 }
 
 // TestOHEMKeepsHardest checks the forward value of OHEM: the mean of the

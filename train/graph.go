@@ -150,11 +150,8 @@ func newGraph(m *weights.Model, k nets.Kind, n int, o graphOptions) (gr *graph, 
 		if err != nil {
 			return nil, err
 		}
-		if x, err = convLayer(x, w, b, l.KH, l.KW); err != nil {
+		if x, err = newConvPReLU(x, w, b, a, o.dtype); err != nil {
 			return nil, fmt.Errorf("train: %v %s: %w", k, l.Conv, err)
-		}
-		if x, err = prelu(x, a); err != nil {
-			return nil, fmt.Errorf("train: %v %s: %w", k, l.PReLU, err)
 		}
 		if l.PoolK > 0 {
 			if x, err = maxPool(x, l.PoolK, l.PoolS, l.PoolSame); err != nil {
@@ -280,33 +277,6 @@ func constant(g *gorgonia.ExprGraph, dt tensor.Dtype, v float64) *gorgonia.Node 
 		return gorgonia.NewConstant(v)
 	}
 	return gorgonia.NewConstant(float32(v))
-}
-
-// convLayer is a VALID, stride-1 convolution of x (NCHW) with kernel w
-// (OIHW) plus the per-channel bias b ([1,C,1,1]).
-func convLayer(x, w, b *gorgonia.Node, kh, kw int) (*gorgonia.Node, error) {
-	c, err := gorgonia.Conv2d(x, w, tensor.Shape{kh, kw}, []int{0, 0}, []int{1, 1}, []int{1, 1})
-	if err != nil {
-		return nil, err
-	}
-	return gorgonia.BroadcastAdd(c, b, nil, []byte{0, 2, 3})
-}
-
-// prelu is max(x, 0) + a*min(x, 0) with a per-channel slope a ([1,C,1,1]).
-func prelu(x, a *gorgonia.Node) (*gorgonia.Node, error) {
-	pos, err := gorgonia.Rectify(x)
-	if err != nil {
-		return nil, err
-	}
-	neg, err := gorgonia.Sub(x, pos)
-	if err != nil {
-		return nil, err
-	}
-	scaled, err := gorgonia.BroadcastHadamardProd(neg, a, nil, []byte{0, 2, 3})
-	if err != nil {
-		return nil, err
-	}
-	return gorgonia.Add(pos, scaled)
 }
 
 // maxPool is TensorFlow's max pool of x (NCHW): VALID, or SAME with the
