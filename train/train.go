@@ -64,6 +64,9 @@ type Options struct {
 	MaxPixels int64
 	// Progress, when set, is called after each step and at each phase.
 	Progress func(Progress)
+	// EpochDone, when set, is called after each epoch has been scored,
+	// and first with the base model's score (Net -1).
+	EpochDone func(Epoch)
 	// Checkpoint, when set, is called with each new best model (its
 	// metadata filled in), starting with the base model as scored before
 	// training. An error stops training.
@@ -306,11 +309,17 @@ func Train(ctx context.Context, base *weights.Model, labels []Image, o Options) 
 	consider := func(m *weights.Model, e Epoch) error {
 		if nVal > 0 && !better(e.Val) {
 			res.History = append(res.History, e)
+			if o.EpochDone != nil {
+				o.EpochDone(e)
+			}
 			return nil
 		}
 		e.Best = true
 		bestScore = e.Val
 		res.History = append(res.History, e)
+		if o.EpochDone != nil {
+			o.EpochDone(e)
+		}
 		best = m.WithMetadata(provenance(o, res, e))
 		if o.Checkpoint != nil {
 			if err := o.Checkpoint(best, e); err != nil {

@@ -124,15 +124,16 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		Detect:     cascade.Options{MinSize: float32(*minSize)},
 		Provenance: prov,
 		Progress:   pr.update,
+		EpochDone: func(e train.Epoch) {
+			pr.clear()
+			fmt.Fprintln(stderr, epochLine(e))
+		},
 		Checkpoint: func(m *weights.Model, e train.Epoch) error { return writeModel(*out, m) },
 	}
 	t0 := time.Now()
 	res, err := train.Train(ctx, base, lab.Images, opts)
 	pr.clear()
 	if res != nil {
-		for _, e := range res.History {
-			fmt.Fprintln(stderr, epochLine(e))
-		}
 		if res.Undecodable+res.OutsideImage > 0 {
 			fmt.Fprintf(stderr, "skipped %d images that do not decode, %d boxes outside their image\n", res.Undecodable, res.OutsideImage)
 		}
@@ -238,6 +239,7 @@ func (p *progressLine) update(pr train.Progress) {
 func (p *progressLine) clear() {
 	if p.shown {
 		fmt.Fprintf(p.w, "\r%-120s\r", "")
+		p.shown = false
 	}
 }
 
