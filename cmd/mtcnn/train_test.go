@@ -1,15 +1,22 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
 	"image"
 	"image/png"
+	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/image/draw"
 
+	"github.com/mtcnn-go/mtcnn/cascade"
 	"github.com/mtcnn-go/mtcnn/weights"
 )
 
@@ -97,6 +104,12 @@ func TestTrainCommand(t *testing.T) {
 		t.Errorf("trained weights detect\n%s\nthrough ONNX\n%s", a, b)
 	}
 
+	// serve -model serves the trained model's faces.
+	served := serveOnce(t, []string{"-addr", "127.0.0.1:0", "-log-format", "text", "-model", out}, img)
+	if want := decodeLines(t, a)[0].Faces; !reflect.DeepEqual(served, want) {
+		t.Errorf("serve -model: faces %+v, detect -model %+v", served, want)
+	}
+
 	// -resume continues from the checkpoint and records it.
 	out2 := filepath.Join(dir, "resumed.weights")
 	if _, stderr, code := runCLI("train", "-labels", labels, "-o", out2, "-resume", out, "-nets", "rnet", "-epochs", "1", "-batch", "8",
@@ -114,6 +127,83 @@ func TestTrainCommand(t *testing.T) {
 	}
 	if stdout, _, code = runCLI("version"); code != 0 || !strings.HasPrefix(stdout, "mtcnn ") || strings.Count(stdout, "\n") != 1 {
 		t.Errorf("version: exit %d, %q", code, stdout)
+	}
+}
+
+// serveOnce runs "mtcnn serve" with args, posts the image at path to
+// /v1/detect, shuts the server down and returns the faces.
+func serveOnce(t *testing.T, args []string, path string) []cascade.Face {
+	t.Helper()
+	body, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr lockedBuffer
+	done := make(chan int, 1)
+	go func() { done <- runServe(ctx, args, &stdout, &stderr) }()
+	url := ""
+	deadline := time.Now().Add(20 * time.Second)
+	for url == "" || !ready(url) {
+		if time.Now().After(deadline) {
+			t.Fatalf("not ready; stderr %q", stderr.String())
+		}
+		if _, rest, ok := strings.Cut(stdout.String(), "serving on "); ok && url == "" {
+			url, _, _ = strings.Cut(rest, " ")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	resp, err := http.Post(url+"/v1/detect", "image/png", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res struct{ Faces []cascade.Face }
+	err = json.NewDecoder(resp.Body).Decode(&res)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d, %v", resp.StatusCode, err)
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Errorf("serve exit %d: %s", code, stderr.String())
+	}
+	return res.Faces
+}
+
+// TestTrainInterrupted cancels "mtcnn train" (as Ctrl-C does) once it has
+// written its first checkpoint: it exits 1 saying where the best model
+// is, and that file is a complete model.
+func TestTrainInterrupted(t *testing.T) {
+	dir := t.TempDir()
+	labels := trainData(t, dir)
+	out := filepath.Join(dir, "tuned.weights")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		for ctx.Err() == nil {
+			if _, err := os.Stat(out); err == nil {
+				cancel()
+				return
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}()
+	var stdout, stderr bytes.Buffer
+	code := run(ctx, []string{"train", "-labels", labels, "-o", out, "-epochs", "50", "-batch", "8", "-val", "0.25", "-q"}, &stdout, &stderr)
+	if code != 1 || !strings.Contains(stderr.String(), "interrupted; the best model so far is in "+out) {
+		t.Fatalf("exit %d, stderr %q", code, stderr.String())
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := weights.Decode(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Metadata()["checkpoint"] == "" {
+		t.Errorf("checkpoint without provenance: %v", m.Metadata())
 	}
 }
 
