@@ -6,10 +6,10 @@
 //	masked-faces score -labels OUT/test.jsonl [-model FILE]
 //
 // "make" labels the faces of every photo in DIR with the embedded model
-// (its confident detections are the ground truth), holds out every third
-// photo with faces, and writes OUT/train/*.png with OUT/train.jsonl (-n
+// (its detections are the ground truth; crops are made around the
+// confident ones), holds out every third photo by number of faces, and writes OUT/train/*.png with OUT/train.jsonl (-n
 // random rescaled crops of the other photos, most faces covered by a drawn
-// face mask), OUT/test/*.png with OUT/test.jsonl (crops of the held-out
+// face mask, some softened as a low-resolution camera would), OUT/test/*.png with OUT/test.jsonl (crops of the held-out
 // photos, every face masked) and OUT/normal.jsonl (the held-out photos as
 // they are). The label files are in "mtcnn detect -json" form, what
 // "mtcnn train -format jsonl" reads. Nothing is downloaded; the output is
@@ -32,6 +32,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/mtcnn-go/mtcnn/cascade"
@@ -88,11 +89,14 @@ func toRecord(path string, faces []train.Face) record {
 	return r
 }
 
-// source is one input photo with its faces.
+// source is one input photo with its faces: all those the embedded model
+// finds (the labels, so that no face in a crop is taken for background)
+// and the confident ones crops are made around.
 type source struct {
-	path  string
-	img   image.Image
-	faces []train.Face
+	path    string
+	img     image.Image
+	faces   []train.Face
+	centres []train.Face
 }
 
 func runMake(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -116,9 +120,12 @@ func runMake(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(err)
 	}
+	// Held out: every third photo by number of faces, from the second, so
+	// that both sides get photos with many faces.
+	slices.SortStableFunc(srcs, func(a, b source) int { return len(b.centres) - len(a.centres) })
 	var trainSrc, testSrc []source
 	for i, s := range srcs {
-		if i%3 == 2 {
+		if i%3 == 1 {
 			testSrc = append(testSrc, s)
 		} else {
 			trainSrc = append(trainSrc, s)
@@ -140,6 +147,7 @@ func runMake(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return fail(err)
 	}
 	var normal []record
+	slices.SortFunc(testSrc, func(a, b source) int { return strings.Compare(a.path, b.path) })
 	for _, s := range testSrc {
 		normal = append(normal, toRecord(s.path, s.faces))
 	}
@@ -149,7 +157,7 @@ func runMake(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	names := func(ss []source) string {
 		var b []string
 		for _, s := range ss {
-			b = append(b, fmt.Sprintf("%s (%d)", filepath.Base(s.path), len(s.faces)))
+			b = append(b, fmt.Sprintf("%s (%d)", filepath.Base(s.path), len(s.centres)))
 		}
 		return strings.Join(b, ", ")
 	}
@@ -193,16 +201,17 @@ func loadSources(ctx context.Context, dir string) ([]source, error) {
 		if err != nil {
 			return nil, err
 		}
-		var fs []train.Face
+		s := source{path: p, img: img}
 		for _, f := range faces {
-			if f.Score < 0.95 || f.Box[2]-f.Box[0] < 20 {
-				continue
-			}
 			lm := f.Landmarks
-			fs = append(fs, train.Face{Box: f.Box, Landmarks: &lm})
+			tf := train.Face{Box: f.Box, Landmarks: &lm}
+			s.faces = append(s.faces, tf)
+			if f.Score >= 0.95 && f.Box[2]-f.Box[0] >= 20 {
+				s.centres = append(s.centres, tf)
+			}
 		}
-		if len(fs) > 0 {
-			out = append(out, source{path: p, img: img, faces: fs})
+		if len(s.centres) > 0 {
+			out = append(out, s)
 		}
 	}
 	return out, nil
@@ -214,7 +223,7 @@ func makeSet(dir, labels string, srcs []source, n int, pMask float64, maxSide in
 	var recs []record
 	for i := 0; i < n; i++ {
 		s := srcs[r.IntN(len(srcs))]
-		f := s.faces[r.IntN(len(s.faces))]
+		f := s.centres[r.IntN(len(s.centres))]
 		// Faces of 24 to 160 pixels after scaling.
 		side := float64(f.Box[2] - f.Box[0])
 		lo, hi := 24/side, 160/side
@@ -232,6 +241,9 @@ func makeSet(dir, labels string, srcs []source, n int, pMask float64, maxSide in
 			if r.Float64() < pMask {
 				synth.Mask(masked, g, r)
 			}
+		}
+		if r.Float64() < 0.3 {
+			synth.Soften(img, 1.5+1.5*r.Float64())
 		}
 		p := filepath.Join(dir, fmt.Sprintf("%04d.png", i))
 		if err := writePNG(p, img); err != nil {

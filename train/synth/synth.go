@@ -118,3 +118,13 @@ func Crop(img image.Image, faces []train.Face, f train.Face, minScale, maxScale 
 	}
 	return out, kept, cut
 }
+
+// Soften blurs img in place as a camera of lower resolution would: it is
+// scaled down by factor (> 1) and back up, bilinearly.
+func Soften(img *image.RGBA, factor float64) {
+	b := img.Bounds()
+	w, h := max(1, int(float64(b.Dx())/factor)), max(1, int(float64(b.Dy())/factor))
+	small := image.NewRGBA(image.Rect(0, 0, w, h))
+	xdraw.BiLinear.Scale(small, small.Bounds(), img, b, xdraw.Src, nil)
+	xdraw.BiLinear.Scale(img, b, small, small.Bounds(), xdraw.Src, nil)
+}
