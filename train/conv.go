@@ -36,6 +36,8 @@ type convState[T float32 | float64] struct {
 	wt, at                             []T // the forward pass's weights and slopes
 	// Gradients computed by convBackOp for the pick ops.
 	dw, db, da []T
+	// Scratch of the backward pass, reused from run to run.
+	dz, dcols []T
 }
 
 func (s *convState[T]) k() int { return s.cin * s.kh * s.kw }
@@ -269,7 +271,8 @@ func convBackward[T float32 | float64](st *convState[T], gv gorgonia.Value) (gor
 		return nil, fmt.Errorf("conv back: gradient of %d values for %d outputs (forward not run?)", len(dy), st.cout*NP)
 	}
 	// dz = dy * PReLU'(z), in the Cout x N*P layout; da and db summed.
-	dz := make([]T, st.cout*NP)
+	st.dz = grow(st.dz, st.cout*NP)
+	dz := st.dz
 	st.db = grow(st.db, st.cout)
 	st.da = grow(st.da, st.cout)
 	for c := 0; c < st.cout; c++ {
@@ -294,7 +297,8 @@ func convBackward[T float32 | float64](st *convState[T], gv gorgonia.Value) (gor
 	// dw = dz * cols^T; dcols = w^T * dz.
 	st.dw = grow(st.dw, st.cout*K)
 	gemm(false, true, st.cout, K, NP, dz, NP, st.cols, NP, 0, st.dw, K)
-	dcols := make([]T, K*NP)
+	st.dcols = grow(st.dcols, K*NP)
+	dcols := st.dcols
 	gemm(true, false, K, NP, st.cout, st.wt, K, dz, NP, 0, dcols, NP)
 	// col2im.
 	dx := make([]T, st.n*st.cin*st.h*st.w)
