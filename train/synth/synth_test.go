@@ -3,6 +3,7 @@ package synth
 import (
 	"image"
 	"image/color"
+	"image/draw"
 	"math/rand/v2"
 	"testing"
 
@@ -58,5 +59,43 @@ func TestCrop(t *testing.T) {
 				t.Fatalf("nose %v not mapped with the box %v", k.Landmarks[2], k.Box)
 			}
 		}
+	}
+}
+
+// TestSoften checks that softening keeps the image's size and mean colour
+// while smoothing a sharp edge (a column of white beside black), and that
+// a factor of 1 or below leaves a smooth image as it was.
+func TestSoften(t *testing.T) {
+	img := image.NewRGBA(image.Rect(0, 0, 32, 32))
+	for y := 0; y < 32; y++ {
+		for x := 0; x < 32; x++ {
+			v := uint8(0)
+			if x >= 16 {
+				v = 255
+			}
+			img.SetRGBA(x, y, color.RGBA{v, v, v, 255})
+		}
+	}
+	Soften(img, 4)
+	if b := img.Bounds(); b != image.Rect(0, 0, 32, 32) {
+		t.Fatalf("bounds %v", b)
+	}
+	if v := img.RGBAAt(15, 16).R; v == 0 || v == 255 {
+		t.Errorf("edge pixel (15, 16) = %d: not softened", v)
+	}
+	if v := img.RGBAAt(16, 16).R; v == 0 || v == 255 {
+		t.Errorf("edge pixel (16, 16) = %d: not softened", v)
+	}
+	if v := img.RGBAAt(0, 0).R; v > 8 {
+		t.Errorf("far from the edge (0, 0) = %d, want about 0", v)
+	}
+	if v := img.RGBAAt(31, 31).R; v < 247 {
+		t.Errorf("far from the edge (31, 31) = %d, want about 255", v)
+	}
+	flat := image.NewRGBA(image.Rect(0, 0, 8, 8))
+	draw.Draw(flat, flat.Bounds(), image.NewUniform(color.RGBA{90, 120, 30, 255}), image.Point{}, draw.Src)
+	Soften(flat, 3)
+	if c := flat.RGBAAt(4, 4); c != (color.RGBA{90, 120, 30, 255}) {
+		t.Errorf("a flat image changed: %v", c)
 	}
 }
