@@ -20,7 +20,9 @@ import (
 // executor in package nets is not used here.
 
 // Task weights of the three losses (face, box, landmarks): the MTCNN
-// article's 1/0.5/0.5 for P-Net and R-Net and 1/0.5/1 for O-Net.
+// article's 1/0.5/0.5 for P-Net and R-Net and 1/0.5/1 for O-Net. The
+// reference model's P-Net and R-Net have no landmark output, so their
+// landmark term is absent from the graphs (the weight goes unused).
 func taskWeights(k nets.Kind) [3]float64 {
 	if k == nets.ONet {
 		return [3]float64{1, 0.5, 1}

@@ -196,8 +196,8 @@ func epochLine(e train.Epoch) string {
 	if e.Net < 0 {
 		b.WriteString("base model")
 	} else {
-		fmt.Fprintf(&b, "%s epoch %d: %d samples (neg/pos/part/lmk %d/%d/%d/%d), %.0f samples/s, loss face %.4f box %.4f lmk %.4f",
-			netName(e.Net), e.Epoch, e.Samples, e.Counts[0], e.Counts[1], e.Counts[2], e.Counts[3], e.SamplesPerSec, e.Loss[0], e.Loss[1], e.Loss[2])
+		fmt.Fprintf(&b, "%s epoch %d: %d samples (neg/pos/part/lmk %d/%d/%d/%d), %.0f samples/s, loss face %.4f box %.4f%s",
+			netName(e.Net), e.Epoch, e.Samples, e.Counts[0], e.Counts[1], e.Counts[2], e.Counts[3], e.SamplesPerSec, e.Loss[0], e.Loss[1], lmkLoss(e.Net, e.Loss[2]))
 	}
 	if e.Val.Truths > 0 || e.Val.Detections > 0 {
 		fmt.Fprintf(&b, "; validation recall %.3f AP %.3f", e.Val.Recall, e.Val.AveragePrecision)
@@ -206,6 +206,16 @@ func epochLine(e train.Epoch) string {
 		b.WriteString(" (best)")
 	}
 	return b.String()
+}
+
+// lmkLoss formats the landmark loss of net k: only O-Net has a landmark
+// output (the reference model's P-Net and R-Net have none), so the others
+// show none.
+func lmkLoss(k nets.Kind, v float64) string {
+	if k != nets.ONet {
+		return ""
+	}
+	return fmt.Sprintf(" lmk %.4f", v)
 }
 
 // progressLine draws a one-line progress display on a terminal-like
@@ -225,8 +235,8 @@ func (p *progressLine) update(pr train.Progress) {
 	var s string
 	switch pr.Phase {
 	case train.Training:
-		s = fmt.Sprintf("%s epoch %d/%d %s %d/%d samples, %.0f samples/s, loss face %.4f box %.4f lmk %.4f",
-			pr.Net, pr.Epoch, pr.Epochs, bar(pr.Done, pr.Total), pr.Done, pr.Total, pr.SamplesPerSec, pr.Loss[0], pr.Loss[1], pr.Loss[2])
+		s = fmt.Sprintf("%s epoch %d/%d %s %d/%d samples, %.0f samples/s, loss face %.4f box %.4f%s",
+			pr.Net, pr.Epoch, pr.Epochs, bar(pr.Done, pr.Total), pr.Done, pr.Total, pr.SamplesPerSec, pr.Loss[0], pr.Loss[1], lmkLoss(pr.Net, pr.Loss[2]))
 	case train.Mining:
 		s = fmt.Sprintf("%s mining samples %s %d/%d images", pr.Net, bar(pr.Done, pr.Total), pr.Done, pr.Total)
 	default:

@@ -74,6 +74,13 @@ func TestTrainCommand(t *testing.T) {
 	if !strings.Contains(stdout, "wrote "+out) || !strings.Contains(stderr, "base model; validation recall") || !strings.Contains(stderr, "O-Net epoch 1") {
 		t.Errorf("stdout %q, stderr %q", stdout, stderr)
 	}
+	// Only O-Net has a landmark output, so only its lines show that loss.
+	for _, line := range strings.Split(stderr, "\n") {
+		hasNet := strings.HasPrefix(line, "P-Net epoch") || strings.HasPrefix(line, "R-Net epoch")
+		if (hasNet && strings.Contains(line, " lmk ")) || (strings.HasPrefix(line, "O-Net epoch") && !strings.Contains(line, " lmk ")) {
+			t.Errorf("landmark loss shown wrongly: %q", line)
+		}
+	}
 	data, err := os.ReadFile(out)
 	if err != nil {
 		t.Fatal(err)
