@@ -76,6 +76,7 @@ var layout = func() []spec {
 // after construction and safe for concurrent use.
 type Model struct {
 	tensors map[string]*Tensor
+	meta    map[string]string // optional provenance; see metadata.go
 }
 
 // Tensor returns the named tensor, or nil if the model has none by that name.
@@ -228,8 +229,9 @@ func checkFinite(name string, vals []float32) error {
 const Magic = "MTCNNW\x00\x01"
 
 // MarshalBinary encodes the model in the compact converted format that
-// Decode reads. The output depends only on the weights, so converting the
-// same frozen graph twice gives identical bytes.
+// Decode reads, followed by the metadata section when the model has
+// metadata. The output depends only on the weights (and metadata), so
+// converting the same frozen graph twice gives identical bytes.
 func (m *Model) MarshalBinary() ([]byte, error) {
 	var b bytes.Buffer
 	b.WriteString(Magic)
@@ -250,12 +252,26 @@ func (m *Model) MarshalBinary() ([]byte, error) {
 		}
 	}
 	_ = binary.Write(&b, binary.LittleEndian, crc32.ChecksumIEEE(b.Bytes()))
-	return b.Bytes(), nil
+	return appendMeta(b.Bytes(), m.meta)
 }
 
 // Decode reads a converted weights file written by MarshalBinary, checking
-// its checksum and every tensor's name and shape against the MTCNN layout.
+// its checksum and every tensor's name and shape against the MTCNN layout,
+// and its optional metadata section.
 func Decode(data []byte) (*Model, error) {
+	data, meta, err := splitMeta(data)
+	if err != nil {
+		return nil, err
+	}
+	m, err := decodeWeights(data)
+	if err != nil {
+		return nil, err
+	}
+	m.meta = meta
+	return m, nil
+}
+
+func decodeWeights(data []byte) (*Model, error) {
 	if len(data) < len(Magic)+8 || string(data[:len(Magic)]) != Magic {
 		return nil, fmt.Errorf("%w: not an MTCNN weights file (bad magic)", ErrFormat)
 	}

@@ -10,7 +10,8 @@
 //	mtcnn convert FROZEN.pb -o FILE convert a TensorFlow frozen graph's weights
 //	mtcnn export-onnx -o DIR        write the nets as ONNX (pnet/rnet/onet.onnx)
 //	mtcnn inspect FROZEN.pb         list a frozen graph's Const nodes
-//	mtcnn version                   print the version
+//	mtcnn train -labels PATH -o FILE fine-tune the nets on labelled photos
+//	mtcnn version [-model FILE]     print the version (and a model's provenance)
 //
 // Run "mtcnn COMMAND -h" for a command's flags.
 package main
@@ -44,7 +45,8 @@ Usage:
   mtcnn convert FROZEN.pb -o FILE   convert a TensorFlow frozen graph into a weights file
   mtcnn inspect FROZEN.pb           list the Const nodes of a frozen graph
   mtcnn export-onnx -o DIR          write the three networks as ONNX models
-  mtcnn version                     print version information
+  mtcnn train -labels PATH -o FILE  fine-tune the nets on your labelled photos
+  mtcnn version [-model FILE]       print version information (and a model's provenance)
   (GATEWAY_INTERFACE set)           CGI/WAGI: serve one request on stdin/stdout, as serve would
 
 Run 'mtcnn COMMAND -h' for the flags of a command.
@@ -72,8 +74,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runInspect(rest, stdout, stderr)
 	case "export-onnx":
 		return runExportONNX(rest, stdout, stderr)
+	case "train":
+		return runTrain(ctx, rest, stdout, stderr)
 	case "version", "-version", "--version":
-		return runVersion(stdout)
+		return runVersionCmd(rest, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
