@@ -102,4 +102,3 @@ func acceptsGzip(values []string) bool {
 	}
 	return false
 }
-
