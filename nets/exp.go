@@ -33,22 +33,22 @@ func expFMA(x float64) float64 {
 	// overflow bound gives a k that fits.
 	k := int32(math.RoundToEven(x * log2e))
 	kf := float64(k)
-	x = math.FMA(-kf, ln2u, x)
-	x = math.FMA(-kf, ln2l, x)
+	x = fma64(-kf, ln2u, x)
+	x = fma64(-kf, ln2l, x)
 	x *= 0.0625
 	p := 2.4801587301587301587e-5
-	p = math.FMA(p, x, 1.9841269841269841270e-4)
-	p = math.FMA(p, x, 1.3888888888888888889e-3)
-	p = math.FMA(p, x, 8.3333333333333333333e-3)
-	p = math.FMA(p, x, 4.1666666666666666667e-2)
-	p = math.FMA(p, x, 1.6666666666666666667e-1)
-	p = math.FMA(p, x, 0.5)
-	p = math.FMA(p, x, 1.0)
+	p = fma64(p, x, 1.9841269841269841270e-4)
+	p = fma64(p, x, 1.3888888888888888889e-3)
+	p = fma64(p, x, 8.3333333333333333333e-3)
+	p = fma64(p, x, 4.1666666666666666667e-2)
+	p = fma64(p, x, 1.6666666666666666667e-1)
+	p = fma64(p, x, 0.5)
+	p = fma64(p, x, 1.0)
 	x *= p
 	for range 3 {
 		x *= x + 2
 	}
-	x = math.FMA(x, x+2, 1)
+	x = fma64(x, x+2, 1)
 	// Times 2**k, through a subnormal scale in two steps as the assembly
 	// does.
 	switch b := k + 0x3ff; {

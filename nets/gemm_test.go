@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -149,7 +150,7 @@ func TestConvGemmRespectsBounds(t *testing.T) {
 
 // TestGeneratedKernelsUpToDate checks that the generated assembly files
 // are what their generators write (gen_amd64.go from its template,
-// gen_arm64.go from gemm_arm64.s); it runs on every host.
+// gen_arm64.go from gemm_arm64.s, gen_wasm.go); it runs on every host.
 func TestGeneratedKernelsUpToDate(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the generators")
@@ -157,6 +158,7 @@ func TestGeneratedKernelsUpToDate(t *testing.T) {
 	for _, tc := range []struct{ generator, file string }{
 		{"gen_amd64.go", "gemm_kernels_amd64.s"},
 		{"gen_arm64.go", "gemm_fma_arm64.s"},
+		{"gen_wasm.go", "gemm_wasm.s"},
 	} {
 		out := filepath.Join(t.TempDir(), "k.s")
 		if b, err := exec.Command("go", "run", tc.generator, "-o", out).CombinedOutput(); err != nil {
@@ -173,6 +175,28 @@ func TestGeneratedKernelsUpToDate(t *testing.T) {
 		if !bytes.Equal(got, want) {
 			t.Errorf("%s is stale: run go generate ./nets", tc.file)
 		}
+	}
+}
+
+// TestWasmStoresHaveNoOffset checks that no SIMD128 store of the wasm
+// kernels carries a memory offset, which Go 1.27's assembler drops from a
+// one-operand V128Store (TestWasmV128StoreOffset); it runs on every host.
+func TestWasmStoresHaveNoOffset(t *testing.T) {
+	src, err := os.ReadFile("gemm_wasm.s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stores := 0
+	for i, line := range strings.Split(string(src), "\n") {
+		if f := strings.Fields(line); len(f) > 0 && f[0] == "V128Store" {
+			stores++
+			if len(f) != 2 || f[1] != "$0" {
+				t.Errorf("gemm_wasm.s:%d: %q: a store with an offset, which the assembler drops", i+1, strings.TrimSpace(line))
+			}
+		}
+	}
+	if stores == 0 {
+		t.Fatal("gemm_wasm.s: no V128Store found")
 	}
 }
 

@@ -2,10 +2,18 @@
 // stripped mtcnn binaries (CGO_ENABLED=0, -trimpath, -ldflags "-s -w"
 // with main.version and main.commit stamped; the model is embedded) for
 // linux/amd64, linux/arm64, linux/arm v7 and v6, linux/riscv64,
-// darwin/arm64, windows/amd64 and wasip1/wasm, plus the browser build
-// (js/wasm, a gzipped copy, Go's wasm_exec.js and mtcnn-wasm.js) in
-// dist/web/wasm/, which "mtcnn serve -wasm-dir dist/web/wasm" serves. It
-// prints a table of sizes and writes dist/SHA256SUMS.
+// darwin/arm64, windows/amd64 and wasip1/wasm (the whole CLI,
+// mtcnn-wasip1.wasm), the lean detect-only WASI module
+// (wasip1/wasm/detect: cmd/mtcnn-wasi, mtcnn-wasi-detect.wasm), plus the
+// browser build (js/wasm, a gzipped copy, Go's wasm_exec.js and
+// mtcnn-wasm.js) in dist/web/wasm/, which "mtcnn serve -wasm-dir
+// dist/web/wasm" serves. It prints a table of sizes and writes
+// dist/SHA256SUMS.
+//
+// The WebAssembly targets build with Go 1.27.3 (GOTOOLCHAIN=go1.27.3, which
+// the go command fetches when it is older) and GOEXPERIMENT=simd: that
+// gives them package nets' SIMD128 kernels. The native targets build with
+// the go command's own toolchain (Go 1.26 or later).
 //
 // Usage, from the module root:
 //

@@ -21,8 +21,8 @@ func TestDryRun(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if len(lines) != 9 {
-		t.Fatalf("%d build lines, want 9:\n%s", len(lines), out)
+	if len(lines) != 10 {
+		t.Fatalf("%d build lines, want 10:\n%s", len(lines), out)
 	}
 	for _, l := range lines {
 		for _, want := range []string{"CGO_ENABLED=0 ", " go build -trimpath -ldflags '-s -w -X main.version=v1.0.0 -X main.commit=abc123' -o out/"} {
@@ -37,8 +37,10 @@ func TestDryRun(t *testing.T) {
 		"GOOS=linux GOARCH=riscv64 go build",
 		"GOOS=darwin GOARCH=arm64 go build",
 		"-o out/mtcnn-windows-amd64.exe ./cmd/mtcnn",
-		"GOOS=wasip1 GOARCH=wasm go build",
-		"GOOS=js GOARCH=wasm go build -trimpath -ldflags '-s -w -X main.version=v1.0.0 -X main.commit=abc123' -o out/web/wasm/mtcnn.wasm ./cmd/mtcnn-wasm",
+		"GOOS=wasip1 GOARCH=wasm GOTOOLCHAIN=go1.27.3 GOEXPERIMENT=simd go build",
+		"-o out/mtcnn-wasip1.wasm ./cmd/mtcnn\n",
+		"-o out/mtcnn-wasi-detect.wasm ./cmd/mtcnn-wasi\n",
+		"GOOS=js GOARCH=wasm GOTOOLCHAIN=go1.27.3 GOEXPERIMENT=simd go build -trimpath -ldflags '-s -w -X main.version=v1.0.0 -X main.commit=abc123' -o out/web/wasm/mtcnn.wasm ./cmd/mtcnn-wasm",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("plan lacks %q:\n%s", want, out)

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -27,14 +28,16 @@ import (
 )
 
 // browserPage loads the glue from /wasm/ as a page of the real server
-// would, and exposes runDetect(imageURL, options) resolving to the result
-// and the load and detection times.
+// would, and exposes runDetect(imageURL, options, warm) resolving to the
+// result and the load and detection times: the first detection's, then
+// warm more detections' (the same image again, the code compiled by the
+// optimising tier by then).
 const browserPage = `<!doctype html>
 <meta charset="utf-8">
 <title>mtcnn wasm test</title>
 <script src="/wasm/mtcnn-wasm.js"></script>
 <script>
-window.runDetect = async (imageURL, options) => {
+window.runDetect = async (imageURL, options, warm) => {
   const available = await mtcnnWasm.available();
   let t = performance.now();
   await mtcnnWasm.load();
@@ -43,9 +46,16 @@ window.runDetect = async (imageURL, options) => {
   t = performance.now();
   const result = await mtcnnWasm.detect(new Uint8Array(bytes), options);
   const detectMS = performance.now() - t;
+  const warmMS = [];
+  for (let i = 0; i < warm; i++) {
+    t = performance.now();
+    const again = await mtcnnWasm.detect(new Uint8Array(bytes), options);
+    warmMS.push(performance.now() - t);
+    if (again.faces.length !== result.faces.length) throw new Error("a warm detection found " + again.faces.length + " faces");
+  }
   let badError = "";
   try { await mtcnnWasm.detect(new Uint8Array([1, 2, 3]), {}); } catch (e) { badError = String(e.message); }
-  return JSON.stringify({available, loadMS, detectMS, result, badError});
+  return JSON.stringify({available, loadMS, detectMS, warmMS, result, badError});
 };
 </script>
 <p>mtcnn wasm test page</p>
@@ -64,7 +74,10 @@ func findChromium() string {
 // TestBrowserDetect builds the js/wasm entry point, serves it with Go's
 // wasm_exec.js and the glue from a loopback server, and runs detection on
 // solvay.png in headless Chromium, in a Web Worker, comparing the faces
-// with the reference.
+// with the reference. It then detects warmRuns more times and reports the
+// median: the goal is at most warmBudget on the reference machine (2
+// vCPU), checked when MTCNN_WASM_BUDGET=1 (the figure depends on the
+// machine and its load, so by default it is only reported).
 func TestBrowserDetect(t *testing.T) {
 	skipShort(t)
 	shared := testenv.Shared(t)
@@ -96,7 +109,7 @@ func TestBrowserDetect(t *testing.T) {
 	opts := ref.Params
 	call := `runDetect("/img/solvay.png", ` + mustJSON(t, map[string]any{
 		"min_size": opts.MinSize, "factor": opts.Factor, "thresholds": opts.Thresholds,
-	}) + `)`
+	}) + `, ` + strconv.Itoa(warmRuns) + `)`
 	start := time.Now()
 	if err := chromedp.Do(bctx, chromedp.Navigate(srv.URL+"/"), chromedp.WaitVisible(chromedp.CSS("p"))); err != nil {
 		t.Fatalf("loading the page: %v", err)
@@ -109,6 +122,7 @@ func TestBrowserDetect(t *testing.T) {
 		Available bool
 		LoadMS    float64
 		DetectMS  float64
+		WarmMS    []float64
 		BadError  string
 		Result    wasmweb.Result
 	}
@@ -118,6 +132,21 @@ func TestBrowserDetect(t *testing.T) {
 	t.Logf("Chromium: page to result %s; wasm load+instantiate %.0f ms; detection of solvay.png (%dx%d) %.0f ms (Go-side total %.0f ms: P-Net %.0f, R-Net %.0f, O-Net %.0f)",
 		time.Since(start).Round(time.Millisecond), got.LoadMS, got.Result.Width, got.Result.Height, got.DetectMS,
 		got.Result.TimingMS.Total, got.Result.TimingMS.PNet, got.Result.TimingMS.RNet, got.Result.TimingMS.ONet)
+	if len(got.WarmMS) != warmRuns {
+		t.Fatalf("%d warm detections, want %d", len(got.WarmMS), warmRuns)
+	}
+	warm := slices.Clone(got.WarmMS)
+	slices.Sort(warm)
+	median := time.Duration(warm[len(warm)/2] * float64(time.Millisecond))
+	t.Logf("Chromium: solvay.png min size %g after warm-up: median %.0f ms of %d detections (%v ms); goal <= %s",
+		opts.MinSize, warm[len(warm)/2], warmRuns, roundMS(got.WarmMS), warmBudget)
+	if median > warmBudget {
+		if os.Getenv("MTCNN_WASM_BUDGET") == "1" {
+			t.Errorf("warm detection took %s, over the %s goal", median.Round(time.Millisecond), warmBudget)
+		} else {
+			t.Logf("warm detection took %s, over the %s goal (not checked: set MTCNN_WASM_BUDGET=1 on an idle machine)", median.Round(time.Millisecond), warmBudget)
+		}
+	}
 	if !got.Available {
 		t.Error("mtcnnWasm.available() = false with the wasm served")
 	}
@@ -137,6 +166,22 @@ func TestBrowserDetect(t *testing.T) {
 	}
 }
 
+// warmRuns is how many detections TestBrowserDetect times after the first;
+// warmBudget is the goal for their median.
+const (
+	warmRuns   = 5
+	warmBudget = 800 * time.Millisecond
+)
+
+// roundMS rounds milliseconds to whole ones for the log.
+func roundMS(ms []float64) []int {
+	r := make([]int, len(ms))
+	for i, v := range ms {
+		r[i] = int(v + 0.5)
+	}
+	return r
+}
+
 func mustJSON(t *testing.T, v any) string {
 	t.Helper()
 	b, err := json.Marshal(v)
@@ -151,12 +196,13 @@ func mustJSON(t *testing.T, v any) string {
 func wasmBuild(t *testing.T) string {
 	t.Helper()
 	wasmDir := t.TempDir()
-	wasm := build(t, target(t, "js/wasm"))
+	tg := target(t, "js/wasm")
+	wasm := build(t, tg)
 	data, err := os.ReadFile(wasm)
 	if err != nil {
 		t.Fatal(err)
 	}
-	execJS, err := release.WasmExecJS(context.Background(), "go", os.Environ())
+	execJS, err := release.WasmExecJS(context.Background(), "go", tg.Env(os.Environ()))
 	if err != nil {
 		t.Fatal(err)
 	}

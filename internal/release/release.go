@@ -1,7 +1,10 @@
 // Package release builds the project's release artifacts: static, stripped
 // mtcnn binaries for every supported platform (model embedded), the WASI
-// build of the CLI, the browser (js/wasm) build with its JavaScript glue,
-// and a SHA256SUMS file. cmd/release is its command line; the cross-target
+// build of the CLI and a lean detect-only WASI module, the browser
+// (js/wasm) build with its JavaScript glue, and a SHA256SUMS file. The
+// WebAssembly targets build with WASMToolchain and GOEXPERIMENT=simd, which
+// give them the SIMD128 kernels of package nets; the others with the go
+// command's own toolchain. cmd/release is its command line; the cross-target
 // tests build through Build so that they test exactly what is shipped.
 package release
 
@@ -31,7 +34,15 @@ const Module = "github.com/mtcnn-go/mtcnn"
 const (
 	CLIPackage  = "./cmd/mtcnn"
 	WASMPackage = "./cmd/mtcnn-wasm"
+	WASIPackage = "./cmd/mtcnn-wasi"
 )
+
+// WASMToolchain is the Go toolchain the WebAssembly targets build with
+// (through GOTOOLCHAIN, which fetches it when the go command is older):
+// Go 1.27's assembler is the first to encode SIMD128, and with
+// GOEXPERIMENT=simd package nets uses its wasm kernels (about 3x the
+// generic ones). Older toolchains build the generic kernels.
+const WASMToolchain = "go1.27.3"
 
 // SizeBudget is the size, in bytes, the linux/amd64 binary should stay
 // under (20 MB). Run reports when it does not.
@@ -46,6 +57,12 @@ type Target struct {
 	Package string
 	// File is the output path relative to the output folder.
 	File string
+	// Variant tells apart targets of one platform ("detect" for the lean
+	// WASI module); String appends it.
+	Variant string
+	// Toolchain and Experiment, when set, are the GOTOOLCHAIN and
+	// GOEXPERIMENT of the build (WASMToolchain and "simd" for wasm).
+	Toolchain, Experiment string
 }
 
 // String returns the target as os/arch, with /vN appended for GOARM.
@@ -54,23 +71,37 @@ func (t Target) String() string {
 	if t.GOARM != "" {
 		s += "/v" + t.GOARM
 	}
+	if t.Variant != "" {
+		s += "/" + t.Variant
+	}
 	return s
 }
 
 // Env returns the environment for building t: base without any GOOS,
-// GOARCH, GOARM or CGO_ENABLED setting, plus t's own and CGO_ENABLED=0.
+// GOARCH, GOARM or CGO_ENABLED setting (nor GOTOOLCHAIN and GOEXPERIMENT
+// when t sets them), plus t's own and CGO_ENABLED=0.
 func (t Target) Env(base []string) []string {
 	env := slices.DeleteFunc(slices.Clone(base), func(kv string) bool {
 		k, _, _ := strings.Cut(kv, "=")
 		switch k {
 		case "GOOS", "GOARCH", "GOARM", "CGO_ENABLED":
 			return true
+		case "GOTOOLCHAIN":
+			return t.Toolchain != ""
+		case "GOEXPERIMENT":
+			return t.Experiment != ""
 		}
 		return false
 	})
 	env = append(env, "CGO_ENABLED=0", "GOOS="+t.GOOS, "GOARCH="+t.GOARCH)
 	if t.GOARM != "" {
 		env = append(env, "GOARM="+t.GOARM)
+	}
+	if t.Toolchain != "" {
+		env = append(env, "GOTOOLCHAIN="+t.Toolchain)
+	}
+	if t.Experiment != "" {
+		env = append(env, "GOEXPERIMENT="+t.Experiment)
 	}
 	return env
 }
@@ -80,6 +111,10 @@ func Targets() []Target {
 	cli := func(goos, goarch, goarm, file string) Target {
 		return Target{GOOS: goos, GOARCH: goarch, GOARM: goarm, Package: CLIPackage, File: file}
 	}
+	wasm := func(t Target) Target {
+		t.GOARCH, t.Toolchain, t.Experiment = "wasm", WASMToolchain, "simd"
+		return t
+	}
 	return []Target{
 		cli("linux", "amd64", "", "mtcnn-linux-amd64"),
 		cli("linux", "arm64", "", "mtcnn-linux-arm64"),
@@ -88,8 +123,9 @@ func Targets() []Target {
 		cli("linux", "riscv64", "", "mtcnn-linux-riscv64"),
 		cli("darwin", "arm64", "", "mtcnn-darwin-arm64"),
 		cli("windows", "amd64", "", "mtcnn-windows-amd64.exe"),
-		cli("wasip1", "wasm", "", "mtcnn-wasip1.wasm"),
-		{GOOS: "js", GOARCH: "wasm", Package: WASMPackage, File: "web/wasm/" + wasmweb.WASMFile},
+		wasm(cli("wasip1", "wasm", "", "mtcnn-wasip1.wasm")),
+		wasm(Target{GOOS: "wasip1", Variant: "detect", Package: WASIPackage, File: "mtcnn-wasi-detect.wasm"}),
+		wasm(Target{GOOS: "js", Package: WASMPackage, File: "web/wasm/" + wasmweb.WASMFile}),
 	}
 }
 
@@ -232,7 +268,7 @@ func (c *Config) Run(ctx context.Context, targets []Target) ([]Artifact, error) 
 		fmt.Fprintf(c.log(), "built %s in %s\n", t, time.Since(start).Round(time.Millisecond))
 		arts = append(arts, a)
 		if t.GOOS == "js" {
-			support, err := c.writeWebSupport(ctx, filepath.Dir(filepath.FromSlash(t.File)))
+			support, err := c.writeWebSupport(ctx, t)
 			if err != nil {
 				return nil, err
 			}
@@ -254,9 +290,10 @@ func (c *Config) abs(p string) string {
 
 // writeWebSupport writes the gzipped wasm, wasm_exec.js (from the Go
 // installation that builds the wasm, as the two must match) and the glue
-// into dir.
-func (c *Config) writeWebSupport(ctx context.Context, dir string) ([]Artifact, error) {
-	execJS, err := WasmExecJS(ctx, c.goCmd(), c.env())
+// next to the browser build t.
+func (c *Config) writeWebSupport(ctx context.Context, t Target) ([]Artifact, error) {
+	dir := filepath.Dir(filepath.FromSlash(t.File))
+	execJS, err := WasmExecJS(ctx, c.goCmd(), t.Env(c.env()))
 	if err != nil {
 		return nil, err
 	}
@@ -289,7 +326,8 @@ func (c *Config) writeWebSupport(ctx context.Context, dir string) ([]Artifact, e
 	return arts, nil
 }
 
-// WasmExecJS returns the wasm_exec.js of the Go installation goCmd runs,
+// WasmExecJS returns the wasm_exec.js of the Go installation goCmd runs
+// with env (pass the js/wasm target's Env, which selects its toolchain),
 // the JavaScript support that a js/wasm binary built by it needs.
 func WasmExecJS(ctx context.Context, goCmd string, env []string) ([]byte, error) {
 	cmd := exec.CommandContext(ctx, goCmd, "env", "GOROOT")

@@ -22,7 +22,7 @@ import (
 func TestTargets(t *testing.T) {
 	want := []string{
 		"linux/amd64", "linux/arm64", "linux/arm/v7", "linux/arm/v6", "linux/riscv64",
-		"darwin/arm64", "windows/amd64", "wasip1/wasm", "js/wasm",
+		"darwin/arm64", "windows/amd64", "wasip1/wasm", "wasip1/wasm/detect", "js/wasm",
 	}
 	var got []string
 	files := map[string]bool{}
@@ -33,8 +33,14 @@ func TestTargets(t *testing.T) {
 		}
 		files[tg.File] = true
 		wantPkg := CLIPackage
-		if tg.GOOS == "js" {
+		switch {
+		case tg.GOOS == "js":
 			wantPkg = WASMPackage
+		case tg.Variant == "detect":
+			wantPkg = WASIPackage
+		}
+		if wasm := tg.GOARCH == "wasm"; wasm != (tg.Toolchain == WASMToolchain) || wasm != (tg.Experiment == "simd") {
+			t.Errorf("%s: toolchain %q, GOEXPERIMENT %q; want %s and simd exactly for wasm", tg, tg.Toolchain, tg.Experiment, WASMToolchain)
 		}
 		if tg.Package != wantPkg {
 			t.Errorf("%s builds %s, want %s", tg, tg.Package, wantPkg)
@@ -98,6 +104,12 @@ func TestEnv(t *testing.T) {
 	}
 	if base[1] != "GOOS=plan9" {
 		t.Error("Env modified its argument")
+	}
+	wasi := Target{GOOS: "wasip1", GOARCH: "wasm", Toolchain: "go1.27.3", Experiment: "simd"}
+	got = wasi.Env(append(base, "GOTOOLCHAIN=local", "GOEXPERIMENT=nosimd"))
+	want = []string{"PATH=/bin", "GOFLAGS=-mod=mod", "CGO_ENABLED=0", "GOOS=wasip1", "GOARCH=wasm", "GOTOOLCHAIN=go1.27.3", "GOEXPERIMENT=simd"}
+	if !slices.Equal(got, want) {
+		t.Errorf("wasm Env = %q, want %q", got, want)
 	}
 	amd := Target{GOOS: "linux", GOARCH: "amd64"}
 	if env := amd.Env(base); slices.ContainsFunc(env, func(s string) bool { return strings.HasPrefix(s, "GOARM=") }) {

@@ -1,0 +1,22 @@
+// wasi.mjs runs a wasip1 module under Node's WASI with the host's root
+// mounted at / and the working directory and environment passed on:
+//
+//	node bench/wasm/wasi.mjs module.wasm args...
+//
+// It serves as "go test -exec" for GOOS=wasip1 (see bench/wasm/exec-node)
+// and as the Node runtime of the wasm benchmark.
+import { readFile } from 'node:fs/promises';
+import { WASI } from 'node:wasi';
+import process from 'node:process';
+
+const [file, ...args] = process.argv.slice(2);
+const wasi = new WASI({
+  version: 'preview1',
+  args: [file, ...args],
+  env: { ...process.env, PWD: process.cwd() },
+  preopens: { '/': '/' },
+  returnOnExit: true,
+});
+const module = await WebAssembly.compile(await readFile(file));
+const instance = await WebAssembly.instantiate(module, wasi.getImportObject());
+process.exitCode = wasi.start(instance);
