@@ -37,11 +37,26 @@ routes of "mtcnn serve", routed on PATH_INFO. Settings come from:
 `
 
 // commands are the first arguments that run an mtcnn command even when
-// GATEWAY_INTERFACE is set (a CGI script may run "mtcnn detect" itself).
-// Every command of main.go must be here: TestCGICommandsMatchUsage checks
-// that the usage text lists no other.
-var commands = []string{"detect", "anonymize", "video", "train", "serve", "convert", "inspect", "export-onnx",
-	"version", "-version", "--version", "help", "-h", "-help", "--help"}
+// GATEWAY_INTERFACE is set (a CGI script may run "mtcnn detect" itself):
+// every command main.go's usage text lists ("  mtcnn NAME ..." lines, so
+// a command added there is covered without editing this file), and the
+// spellings of version and help.
+var commands = append(usageCommands(usage), "-version", "--version", "help", "-h", "-help", "--help")
+
+// usageCommands returns the command names of a usage text's
+// "  mtcnn NAME ..." lines.
+func usageCommands(text string) []string {
+	var names []string
+	for _, line := range strings.Split(text, "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 || f[0] != "mtcnn" || !strings.HasPrefix(line, "  ") ||
+			strings.HasPrefix(f[1], "-") || strings.ToUpper(f[1]) == f[1] {
+			continue // not a command line, or "mtcnn COMMAND -h"
+		}
+		names = append(names, f[1])
+	}
+	return names
+}
 
 // cgiMode reports whether the process was started as a CGI program: the
 // gateway variable is set and args (without the program name) do not
