@@ -140,9 +140,17 @@ func (ff *faceFlags) writeCrops(img image.Image, path string, faces []cascade.Fa
 		return err
 	}
 	stem := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
+	names := make([]string, len(crops))
+	for i := range crops {
+		names[i] = filepath.Join(ff.cropsDir, fmt.Sprintf("%s_%d.png", stem, i))
+		// Refuse before writing any, so that a clash leaves no partial
+		// set; writeNew still refuses a file created meanwhile.
+		if _, err := os.Lstat(names[i]); err == nil {
+			return fmt.Errorf("%s: %w", names[i], errExists)
+		}
+	}
 	for i, c := range crops {
-		dst := filepath.Join(ff.cropsDir, fmt.Sprintf("%s_%d.png", stem, i))
-		if err := writeNew(dst, func(w io.Writer) error { return png.Encode(w, c) }); err != nil {
+		if err := writeNew(names[i], func(w io.Writer) error { return png.Encode(w, c) }); err != nil {
 			return err
 		}
 	}
