@@ -135,13 +135,9 @@ func (ff *faceFlags) writeCrops(img image.Image, path string, faces []cascade.Fa
 	if !ff.withCrops {
 		return nil
 	}
-	crops, err := align.Crops(img, faces, ff.cropOpts)
-	if err != nil {
-		return err
-	}
 	stem := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
-	names := make([]string, len(crops))
-	for i := range crops {
+	names := make([]string, len(faces))
+	for i := range faces {
 		names[i] = filepath.Join(ff.cropsDir, fmt.Sprintf("%s_%d.png", stem, i))
 		// Refuse before writing any, so that a clash leaves no partial
 		// set; writeNew still refuses a file created meanwhile.
@@ -149,7 +145,13 @@ func (ff *faceFlags) writeCrops(img image.Image, path string, faces []cascade.Fa
 			return fmt.Errorf("%s: %w", names[i], errExists)
 		}
 	}
-	for i, c := range crops {
+	for i, f := range faces {
+		// One crop at a time: a crowd at a large size needs one crop's
+		// memory, not all of them.
+		c, err := align.Crop(img, f, ff.cropOpts)
+		if err != nil {
+			return err
+		}
 		if err := writeNew(names[i], func(w io.Writer) error { return png.Encode(w, c) }); err != nil {
 			return err
 		}
