@@ -190,3 +190,30 @@ func TestFilter(t *testing.T) {
 		}
 	}
 }
+
+// TestPoseTurnedSign checks the sign convention of yaw (> 0: turned
+// towards the image's right) on the three shared faces turned well away
+// from the camera, each checked by eye: camera.png (profile, nose to the
+// right), alpha_turned.png (about 3/4, nose to the right) and
+// sunglasses.png (about 3/4, nose to the left). The bound is loose (20
+// degrees); the README lists the values.
+func TestPoseTurnedSign(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		sign float64
+	}{
+		{"camera.png", 1},
+		{"alpha_turned.png", 1},
+		{"sunglasses.png", -1},
+	} {
+		_, faces := detect(t, tc.name)
+		if len(faces) == 0 {
+			t.Fatalf("%s: no face", tc.name)
+		}
+		p, ok := quality.EstimatePose(faces[0])
+		t.Logf("%s: yaw %.1f pitch %.1f roll %.1f", tc.name, p.Yaw, p.Pitch, p.Roll)
+		if !ok || p.Yaw*tc.sign < 20 {
+			t.Errorf("%s: yaw %.1f (ok %v), want beyond 20 degrees with sign %+g", tc.name, p.Yaw, ok, tc.sign)
+		}
+	}
+}

@@ -136,6 +136,11 @@ func (d *detection) records() []quality.Record {
 	return quality.Describe(d.img, d.faces, d.rots)
 }
 
+// maxCropPixels caps the pixels of all the crops of one /v1/crops answer
+// (64 Mi: 64 crops of 1024x1024, 5349 of 112x112), so that a crowd asked
+// at a large crop size cannot make an unbounded answer.
+const maxCropPixels = 1 << 26
+
 // cropRecord is one face of the /v1/crops answer.
 type cropRecord struct {
 	quality.Record
@@ -174,17 +179,28 @@ func (s *Server) handleCrops(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer release()
-	crops, err := align.Crops(d.img, d.faces, opts)
-	if err != nil {
-		s.writeError(w, r, err)
+	size := opts.Size
+	if size == 0 {
+		size = align.DefaultSize
+	}
+	if total := int64(len(d.faces)) * int64(size) * int64(size); total > maxCropPixels {
+		s.writeError(w, r, newError(http.StatusRequestEntityTooLarge, "crops_too_large",
+			"%d crops of %dx%d would total %d pixels, more than %d; ask for fewer faces (top, largest, min_score) or a smaller crop_size",
+			len(d.faces), size, size, total, maxCropPixels))
 		return
 	}
 	recs := d.records()
 	out := make([]cropRecord, len(recs))
 	var buf bytes.Buffer
 	for i := range recs {
+		// One crop at a time: only its PNG is kept.
+		crop, err := align.Crop(d.img, d.faces[i], opts)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
 		buf.Reset()
-		if err := png.Encode(&buf, crops[i]); err != nil {
+		if err := png.Encode(&buf, crop); err != nil {
 			s.writeError(w, r, fmt.Errorf("encoding a crop: %w", err))
 			return
 		}

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/mtcnn-go/mtcnn/anonymize"
+	"github.com/mtcnn-go/mtcnn/cascade"
 	"github.com/mtcnn-go/mtcnn/quality"
 	"github.com/mtcnn-go/mtcnn/server"
 )
@@ -158,5 +159,37 @@ func TestCropsRoute(t *testing.T) {
 		if code, _ := apiError(t, rec); rec.Code != http.StatusBadRequest || code != "invalid_options" {
 			t.Errorf("%s: status %d code %q, want 400 invalid_options", q, rec.Code, code)
 		}
+	}
+}
+
+// TestCropsRouteBounded: a crowd asked at a large crop size is refused
+// with 413 crops_too_large before any crop is made; the top filter brings
+// it within bounds.
+func TestCropsRouteBounded(t *testing.T) {
+	crowd := make([]cascade.Face, 65)
+	for i := range crowd {
+		crowd[i] = twoFaces[i%2]
+	}
+	s, _ := newServer(t, server.Config{}, &fakeDetector{faces: crowd})
+	img := pngBytes(t, 120, 80)
+	rec := do(t, s.Handler(), "POST", "/v1/crops?crop_size=1024", bytes.NewReader(img))
+	if code, msg := apiError(t, rec); rec.Code != http.StatusRequestEntityTooLarge || code != "crops_too_large" || !strings.Contains(msg, "top") {
+		t.Errorf("65 crops of 1024: status %d code %q message %q, want 413 crops_too_large naming top", rec.Code, code, msg)
+	}
+	rec = do(t, s.Handler(), "POST", "/v1/crops?crop_size=1024&top=2", bytes.NewReader(img))
+	var got struct {
+		Faces []struct {
+			Crop []byte `json:"crop"`
+		} `json:"faces"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil || rec.Code != http.StatusOK || len(got.Faces) != 2 {
+		t.Fatalf("top=2: status %d, %d faces, %v", rec.Code, len(got.Faces), err)
+	}
+	if c, err := png.DecodeConfig(bytes.NewReader(got.Faces[1].Crop)); err != nil || c.Width != 1024 {
+		t.Errorf("top=2: crop %+v %v, want 1024 wide", c, err)
+	}
+	rec = do(t, s.Handler(), "POST", "/v1/crops", bytes.NewReader(img))
+	if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil || rec.Code != http.StatusOK || len(got.Faces) != 65 {
+		t.Errorf("65 crops of 112: status %d, %d faces, %v", rec.Code, len(got.Faces), err)
 	}
 }

@@ -172,19 +172,29 @@ func (ff *faceFlags) writeCrops(img image.Image, rel string, faces []cascade.Fac
 	if !ff.withCrops {
 		return nil
 	}
-	crops, err := align.Crops(img, faces, ff.cropOpts)
-	if err != nil {
-		return err
-	}
 	stem := strings.TrimSuffix(rel, path.Ext(rel))
-	for i, c := range crops {
-		dst := batch.OutputPath(ff.cropsDir, stem, fmt.Sprintf("_%d.png", i))
-		if i == 0 {
-			if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-				return err
-			}
+	names := make([]string, len(faces))
+	for i := range faces {
+		names[i] = batch.OutputPath(ff.cropsDir, stem, fmt.Sprintf("_%d.png", i))
+		// Refuse before writing any, so that a clash leaves no partial
+		// set; writeNew still refuses a file created meanwhile.
+		if _, err := os.Lstat(names[i]); err == nil {
+			return fmt.Errorf("%s: %w", names[i], errExists)
 		}
-		if err := writeNew(dst, func(w io.Writer) error { return png.Encode(w, c) }); err != nil {
+	}
+	if len(names) > 0 {
+		if err := os.MkdirAll(filepath.Dir(names[0]), 0o755); err != nil {
+			return err
+		}
+	}
+	for i, f := range faces {
+		// One crop at a time: a crowd at a large size needs one crop's
+		// memory, not all of them.
+		c, err := align.Crop(img, f, ff.cropOpts)
+		if err != nil {
+			return err
+		}
+		if err := writeNew(names[i], func(w io.Writer) error { return png.Encode(w, c) }); err != nil {
 			return err
 		}
 	}

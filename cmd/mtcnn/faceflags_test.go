@@ -127,6 +127,23 @@ func TestDetectCrops(t *testing.T) {
 	if code != 1 || !strings.Contains(stderr, "exists") || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
 		t.Errorf("second run: exit %d, stderr %q; want 1 and one line saying the file exists", code, stderr)
 	}
+	// A clash on a later face writes none of the crops and leaves the
+	// existing file as it was.
+	dir2 := t.TempDir()
+	taken := filepath.Join(dir2, "test_image_3.png")
+	if err := os.WriteFile(taken, []byte("mine"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, code = runCLI("detect", "-crops", dir2, img)
+	if code != 1 || !strings.Contains(stderr, "test_image_3.png") {
+		t.Errorf("clash on crop 3: exit %d, stderr %q; want 1 naming test_image_3.png", code, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir2, "test_image_0.png")); err == nil {
+		t.Error("clash on crop 3: crop 0 was written anyway")
+	}
+	if b, err := os.ReadFile(taken); err != nil || string(b) != "mine" {
+		t.Errorf("clash on crop 3: existing file now %q (%v)", b, err)
+	}
 	for _, args := range [][]string{
 		{"-crop-size", "15"}, {"-crop-size", "1025"}, {"-crop-size", "0"}, {"-crop", "affine"},
 		{"-crop", "box", "-crop-margin", "-1"}, {"-top", "-1"}, {"-min-score", "2"}, {"-max-yaw", "-3"},
