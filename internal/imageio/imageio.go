@@ -113,6 +113,10 @@ func readAll(r io.Reader, maxBytes int64) ([]byte, error) {
 	return data, nil
 }
 
+// orienters turn a decoded image of a format upright from its encoded
+// data; decodeBytes consults it by format name. heif.go fills it.
+var orienters = map[string]func(data []byte, img image.Image) image.Image{}
+
 func decodeBytes(data []byte, lim Limits) (image.Image, string, error) {
 	maxPixels := lim.MaxPixels
 	if maxPixels <= 0 {

@@ -1,3 +1,5 @@
+//go:build !noheif
+
 package imageio
 
 import (
@@ -19,10 +21,6 @@ type box struct {
 
 // boxes splits data into consecutive boxes, stopping at the first
 // malformed one.
-// orienters turn a decoded image of a format upright from its encoded
-// data; Decode consults it by format name. heif.go fills it.
-var orienters = map[string]func(data []byte, img image.Image) image.Image{}
-
 func boxes(data []byte) []box {
 	var out []box
 	for len(data) >= 8 {
