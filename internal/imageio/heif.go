@@ -1,3 +1,5 @@
+//go:build !noheif
+
 package imageio
 
 import (
@@ -15,6 +17,13 @@ import (
 // heic) and "avif" (brands avif, avis) with image.Decode themselves; this
 // file adds the other brands phones and encoders write, and the
 // orientation that AVIF decoding leaves to the caller.
+//
+// Cost when no HEIF file is decoded: the decoders compile their
+// WebAssembly module on first use only (sync.Once inside the packages),
+// so a run over JPEGs pays nothing but the binary size. Build with
+// -tags noheif to leave them out (heif_off.go). Release builds use
+// -tags nodynamic (internal/release.BuildTags) so that the packages never
+// dlopen a system libheif/libavif and the binary stays static.
 //
 // Orientation: HEIF stores it as irot (rotation) and imir (mirror) item
 // properties, which take precedence over any EXIF orientation in the file
@@ -39,10 +48,6 @@ func init() {
 		return img
 	}
 }
-
-// orienters turn a decoded image of a format upright from its encoded
-// data; Decode consults it by format name.
-var orienters = map[string]func(data []byte, img image.Image) image.Image{}
 
 // isAVIF reports whether an ISOBMFF file's ftyp box lists the avif or
 // avis brand (major or compatible).

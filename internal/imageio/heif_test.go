@@ -1,9 +1,12 @@
+//go:build !noheif
+
 package imageio
 
 import (
 	"bytes"
 	"errors"
 	"image"
+	"image/jpeg"
 	"image/png"
 	"os"
 	"os/exec"
@@ -240,4 +243,50 @@ func FuzzPrimaryTransforms(f *testing.F) {
 		ftypBrands(data)
 		isAVIF(data)
 	})
+}
+
+// BenchmarkDecodeHEIF compares decoding the same 512x512 photo as JPEG
+// (quality 90, made here), HEIC and AVIF (the goldens). The HEIF decoders'
+// one-time WebAssembly compilation happens before the timer starts.
+func BenchmarkDecodeHEIF(b *testing.B) {
+	var jpg bytes.Buffer
+	f, err := os.Open("../../testdata/astronaut.png")
+	if err != nil {
+		b.Fatal(err)
+	}
+	src, err := png.Decode(f)
+	f.Close()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := jpeg.Encode(&jpg, src, &jpeg.Options{Quality: 90}); err != nil {
+		b.Fatal(err)
+	}
+	inputs := []struct {
+		name string
+		data []byte
+	}{{"jpeg", jpg.Bytes()}}
+	for _, name := range []string{"heic", "avif"} {
+		data, err := os.ReadFile(filepath.Join("testdata", "astronaut."+name))
+		if err != nil {
+			b.Fatal(err)
+		}
+		inputs = append(inputs, struct {
+			name string
+			data []byte
+		}{name, data})
+	}
+	for _, in := range inputs {
+		b.Run(in.name, func(b *testing.B) {
+			if _, _, err := Decode(bytes.NewReader(in.data), Limits{}); err != nil {
+				b.Fatal(err)
+			}
+			b.SetBytes(int64(len(in.data)))
+			for b.Loop() {
+				if _, _, err := Decode(bytes.NewReader(in.data), Limits{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }

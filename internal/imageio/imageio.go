@@ -50,6 +50,11 @@ var ErrTooLarge = errors.New("imageio: image too large")
 // format, or uses a feature of that format the decoder lacks.
 var ErrUnsupported = errors.New("imageio: unsupported image format")
 
+// ErrNotBuilt reports an image in a format this build leaves out (HEIC
+// and AVIF with -tags noheif); errors wrapping it also wrap
+// ErrUnsupported.
+var ErrNotBuilt = errors.New("not supported in this build")
+
 // ErrCorrupt reports input in a known format whose data is truncated or
 // malformed.
 var ErrCorrupt = errors.New("imageio: corrupt image data")
@@ -108,6 +113,10 @@ func readAll(r io.Reader, maxBytes int64) ([]byte, error) {
 	}
 	return data, nil
 }
+
+// orienters turn a decoded image of a format upright from its encoded
+// data; decodeBytes consults it by format name. heif.go fills it.
+var orienters = map[string]func(data []byte, img image.Image) image.Image{}
 
 func decodeBytes(data []byte, lim Limits) (image.Image, string, error) {
 	hd, err := DecodeHeader(data, lim)
@@ -173,5 +182,5 @@ func isUnsupported(err error) bool {
 		te tiff.UnsupportedError
 	)
 	return errors.As(err, &je) || errors.As(err, &pe) || errors.As(err, &te) ||
-		errors.Is(err, bmp.ErrUnsupported)
+		errors.Is(err, bmp.ErrUnsupported) || errors.Is(err, ErrNotBuilt)
 }

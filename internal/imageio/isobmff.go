@@ -1,3 +1,5 @@
+//go:build !noheif
+
 package imageio
 
 import (

@@ -203,9 +203,17 @@ func (c *Config) log() io.Writer {
 	return c.Log
 }
 
+// BuildTags are the build tags of every release build. nodynamic keeps
+// the HEIC/AVIF decoders (github.com/gen2brain/heic, .../avif) on their
+// WebAssembly path only: without it they link github.com/ebitengine/purego
+// to dlopen a system libheif/libavif, which makes even a CGO_ENABLED=0
+// Linux binary dynamically linked (it then needs ld.so and libc, so it
+// does not run on a static or empty container base).
+const BuildTags = "nodynamic"
+
 // BuildArgs returns the go command's arguments for building t into out.
 func (c *Config) BuildArgs(t Target, out string) []string {
-	return []string{"build", "-trimpath", "-ldflags", LDFlags(c.Version, c.Commit), "-o", out, t.Package}
+	return []string{"build", "-trimpath", "-tags", BuildTags, "-ldflags", LDFlags(c.Version, c.Commit), "-o", out, t.Package}
 }
 
 // Build builds t into the file out (an absolute path, or relative to

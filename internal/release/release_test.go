@@ -121,7 +121,7 @@ func TestBuildArgs(t *testing.T) {
 	c := &Config{Version: "v1.2.3-4-gabcdef-dirty", Commit: "abcdef0123"}
 	tg := Targets()[0]
 	got := c.BuildArgs(tg, "dist/x")
-	want := []string{"build", "-trimpath", "-ldflags", "-s -w -X main.version=v1.2.3-4-gabcdef-dirty -X main.commit=abcdef0123", "-o", "dist/x", "./cmd/mtcnn"}
+	want := []string{"build", "-trimpath", "-tags", "nodynamic", "-ldflags", "-s -w -X main.version=v1.2.3-4-gabcdef-dirty -X main.commit=abcdef0123", "-o", "dist/x", "./cmd/mtcnn"}
 	if !slices.Equal(got, want) {
 		t.Errorf("BuildArgs = %q, want %q", got, want)
 	}
