@@ -41,7 +41,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"golang.org/x/image/draw"
@@ -203,9 +202,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 // timed runs bin with args and returns its stdout, wall time, CPU time
-// (user and system) and peak RSS.
+// (user and system) and peak RSS. The peak RSS comes from GNU time
+// (/usr/bin/time) when installed, else 0: the rusage of a child of this
+// process would report this process's own peak, which Linux carries
+// across exec.
 func timed(bin string, args []string) ([]byte, time.Duration, time.Duration, int64, error) {
 	cmd := exec.Command(bin, args...)
+	var rssFile string
+	if _, err := os.Stat("/usr/bin/time"); err == nil {
+		rssFile = filepath.Join(filepath.Dir(bin), "rss.txt")
+		cmd = exec.Command("/usr/bin/time", append([]string{"-f", "%M", "-o", rssFile, bin}, args...)...)
+	}
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	start := time.Now()
@@ -215,8 +222,16 @@ func timed(bin string, args []string) ([]byte, time.Duration, time.Duration, int
 		return nil, 0, 0, 0, fmt.Errorf("%v: %s", err, strings.TrimSpace(errb.String()))
 	}
 	var rss int64
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		rss = ru.Maxrss * 1024 // kilobytes on Linux
+	if rssFile != "" {
+		b, err := os.ReadFile(rssFile)
+		if err != nil {
+			return nil, 0, 0, 0, err
+		}
+		kb, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+		if err != nil {
+			return nil, 0, 0, 0, fmt.Errorf("/usr/bin/time: %w", err)
+		}
+		rss = kb * 1024
 	}
 	cpu := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 	return out.Bytes(), d, cpu, rss, nil
