@@ -256,3 +256,29 @@ func TestTrainCommandErrors(t *testing.T) {
 		t.Error("a failed run wrote a model")
 	}
 }
+
+// TestTrainDivergesCommand runs "mtcnn train" with a learning rate far too
+// high: it stops with exit 1 and one line saying so and where the best
+// model (here the base model, which no epoch beat) is, and that file is a
+// complete model.
+func TestTrainDivergesCommand(t *testing.T) {
+	dir := t.TempDir()
+	labels := trainData(t, dir)
+	out := filepath.Join(dir, "tuned.weights")
+	_, stderr, code := runCLI("train", "-labels", labels, "-o", out, "-nets", "pnet", "-epochs", "50", "-batch", "8",
+		"-max-samples", "64", "-lr", "1e4", "-clip", "-1", "-val", "0.25", "-q")
+	if code != 1 || !strings.Contains(stderr, "diverged") || !strings.Contains(stderr, "the best model so far is in "+out) {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := weights.Decode(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(data, weights.Embedded()) {
+		t.Errorf("the model kept is not the base model; provenance %v", m.Metadata())
+	}
+}
