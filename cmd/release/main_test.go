@@ -25,7 +25,7 @@ func TestDryRun(t *testing.T) {
 		t.Fatalf("%d build lines, want 10:\n%s", len(lines), out)
 	}
 	for _, l := range lines {
-		for _, want := range []string{"CGO_ENABLED=0 ", " go build -trimpath -ldflags '-s -w -X main.version=v1.0.0 -X main.commit=abc123' -o out/"} {
+		for _, want := range []string{"CGO_ENABLED=0 ", " go build -trimpath -tags nodynamic -ldflags '-s -w -X main.version=v1.0.0 -X main.commit=abc123' -o out/"} {
 			if !strings.Contains(l, want) {
 				t.Errorf("line %q lacks %q", l, want)
 			}
@@ -40,7 +40,7 @@ func TestDryRun(t *testing.T) {
 		"GOOS=wasip1 GOARCH=wasm GOTOOLCHAIN=go1.27.3 GOEXPERIMENT=simd go build",
 		"-o out/mtcnn-wasip1.wasm ./cmd/mtcnn\n",
 		"-o out/mtcnn-wasi-detect.wasm ./cmd/mtcnn-wasi\n",
-		"GOOS=js GOARCH=wasm GOTOOLCHAIN=go1.27.3 GOEXPERIMENT=simd go build -trimpath -ldflags '-s -w -X main.version=v1.0.0 -X main.commit=abc123' -o out/web/wasm/mtcnn.wasm ./cmd/mtcnn-wasm",
+		"GOOS=js GOARCH=wasm GOTOOLCHAIN=go1.27.3 GOEXPERIMENT=simd go build -trimpath -tags nodynamic -ldflags '-s -w -X main.version=v1.0.0 -X main.commit=abc123' -o out/web/wasm/mtcnn.wasm ./cmd/mtcnn-wasm",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("plan lacks %q:\n%s", want, out)
