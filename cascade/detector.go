@@ -41,11 +41,16 @@ func (d *Detector) getScratch() *scratch {
 	return new(scratch)
 }
 
-func (d *Detector) putScratch(sc *scratch) { d.idle.Put(sc) }
+func (d *Detector) putScratch(sc *scratch) {
+	sc.trim()
+	d.idle.Put(sc)
+}
 
-// scratch holds the buffers one detection needs: the BGR pixels, resized
-// pyramid levels, and a batch of crops. They are reused across calls.
+// scratch holds the buffers one detection needs: the BGR pixels of a
+// small image, the level workers' bands, and a chunk of crops. They are
+// reused across calls, except what a large image needed (see trim).
 type scratch struct {
+	src      source // the image being read
 	bgr      []uint8
 	levels   []level
 	workers  freelist.List[levelWorker] // the idle ones, one per concurrent pyramid level
@@ -55,18 +60,76 @@ type scratch struct {
 	a, b     candidates // the stages' results and kept candidates
 	sel, idx []int
 	nms      nms.Suppressor
-	faces    []Face // O-Net's faces before the last NMS
+	faces    []Face    // O-Net's faces before the last NMS
+	lms      []float32 // O-Net's landmarks of the candidates kept
 	crops    []float32
-	refine   nets.Output // R-Net's, then O-Net's output
+	refine   nets.Output // R-Net's, then O-Net's output of one chunk
 }
 
 // levelWorker holds what one goroutine running pyramid levels reuses.
 type levelWorker struct {
-	resize resizeBuffers
+	band   []float32     // one band of a level: its resized pixels
+	ys, xs []lerpWeights // the level's resize weights
+	cols   []int         // the source columns a tile reads (see tile)
+	txs    []lerpWeights // the tile's weights, indexing cols or the source
+	cxs    []lerpWeights // txs's storage when it indexes cols
 	out    nets.Output
 	raw    candidates // the level's candidates before NMS
+	cells  []int      // their cells (row*width+column), when there are tiles
+	order  []int
+	sorted candidates // raw in cell order, when there are tiles
 	sel    []int
 	nms    nms.Suppressor
+}
+
+// maxKeptCandidates bounds the candidates (36 bytes each) a finished
+// detection's buffers keep room for; maxKeptFloats the float32s of a
+// worker's band and of the crops. A large image's larger buffers are
+// dropped when it is done, so the Detector's idle buffers stay a few MB.
+const (
+	maxKeptCandidates = 1 << 16
+	maxKeptFloats     = 2 << 20
+)
+
+// trim drops the buffers of sc larger than what a Detector keeps, and
+// the image it read.
+func (sc *scratch) trim() {
+	sc.src = source{}
+	if cap(sc.bgr) > 3*keptCopyPixels {
+		sc.bgr = nil
+	}
+	for _, c := range []*candidates{&sc.all, &sc.a, &sc.b} {
+		if cap(c.boxes) > maxKeptCandidates {
+			*c = candidates{}
+		}
+	}
+	if cap(sc.perLevel) > 0 {
+		for i := range sc.perLevel {
+			if cap(sc.perLevel[i].boxes) > maxKeptCandidates {
+				sc.perLevel[i] = candidates{}
+			}
+		}
+	}
+	if cap(sc.crops) > maxKeptFloats {
+		sc.crops = nil
+	}
+	if cap(sc.sel) > maxKeptCandidates || cap(sc.idx) > maxKeptCandidates {
+		sc.sel, sc.idx = nil, nil
+	}
+}
+
+// trim drops the buffers of w larger than what a Detector keeps.
+func (w *levelWorker) trim() {
+	if cap(w.band) > maxKeptFloats {
+		w.band = nil
+	}
+	if cap(w.raw.boxes) > maxKeptCandidates {
+		w.raw = candidates{}
+		w.cells, w.order, w.sel = nil, nil, nil
+	}
+	if cap(w.out.Prob) > maxKeptFloats/4 {
+		w.out = nets.Output{}
+	}
 }
 
 // New returns a Detector for the given weights.
@@ -140,7 +203,9 @@ func (d *Detector) Detect(ctx context.Context, img image.Image, opts Options) ([
 }
 
 // DetectStats is Detect that also reports per-stage statistics. The context
-// is checked between pyramid levels and stages; on cancellation the error
+// is checked before every P-Net band (at most 256K pixels of a pyramid
+// level) and every chunk of R-Net's and O-Net's crops, so a cancelled
+// detection stops within a few milliseconds of work; the error then
 // wraps ctx.Err().
 func (d *Detector) DetectStats(ctx context.Context, img image.Image, opts Options) ([]Face, Stats, error) {
 	var st Stats
@@ -161,12 +226,18 @@ func (d *Detector) DetectStats(ctx context.Context, img image.Image, opts Option
 	if len(levels) == 0 {
 		return []Face{}, st, nil
 	}
-	bgr := toBGR(img, sc.bgr)
-	sc.bgr = bgr.pix
+	if err := ctx.Err(); err != nil {
+		return nil, st, fmt.Errorf("cascade: %w", err)
+	}
+	sc.src = newSource(img, sc.bgr)
+	src := &sc.src
+	if src.bgr != nil {
+		sc.bgr = src.bgr
+	}
 
 	t0 := time.Now()
 	mode := opts.mode()
-	c, err := d.stage1(ctx, bgr, levels, opts.Thresholds[0], mode, sc)
+	c, err := d.stage1(ctx, src, levels, opts.Thresholds[0], mode, sc)
 	st.Stage[0] = time.Since(t0)
 	if err != nil {
 		return []Face{}, st, err
@@ -176,7 +247,7 @@ func (d *Detector) DetectStats(ctx context.Context, img image.Image, opts Option
 	}
 
 	t0 = time.Now()
-	c, err = d.stage2(ctx, bgr, c, opts.Thresholds[1], mode, sc)
+	c, err = d.stage2(ctx, src, c, opts.Thresholds[1], mode, sc)
 	st.Stage[1] = time.Since(t0)
 	if err != nil {
 		return []Face{}, st, err
@@ -186,7 +257,7 @@ func (d *Detector) DetectStats(ctx context.Context, img image.Image, opts Option
 	}
 
 	t0 = time.Now()
-	faces, err := d.stage3(ctx, bgr, c, opts.Thresholds[2], mode, sc)
+	faces, err := d.stage3(ctx, src, c, opts.Thresholds[2], mode, sc)
 	st.Stage[2], st.Candidates[2] = time.Since(t0), len(faces)
 	if err != nil {
 		return nil, st, err
@@ -224,7 +295,7 @@ func pyramid(dst []level, h, w int, o Options) ([]level, error) {
 	return out, nil
 }
 
-func (d *Detector) stage1(ctx context.Context, img bgrImage, levels []level, threshold float32, mode nets.Mode, sc *scratch) (*candidates, error) {
+func (d *Detector) stage1(ctx context.Context, img *source, levels []level, threshold float32, mode nets.Mode, sc *scratch) (*candidates, error) {
 	// Levels are independent until their candidates are concatenated in
 	// level order, so they run concurrently, largest first, each worker
 	// with buffers of its own; the result is the same as in order.
@@ -253,7 +324,7 @@ func (d *Detector) stage1(ctx context.Context, img bgrImage, levels []level, thr
 type levelRuns struct {
 	ctx       context.Context
 	d         *Detector
-	img       bgrImage
+	img       *source
 	levels    []level
 	threshold float32
 	mode      nets.Mode
@@ -268,13 +339,12 @@ func (j *levelRuns) Run(lo, hi int) {
 	if w == nil {
 		w = new(levelWorker)
 	}
-	defer sc.workers.Put(w)
+	defer func() {
+		w.trim()
+		sc.workers.Put(w)
+	}()
 	for i := lo; i < hi; i++ {
-		if err := j.ctx.Err(); err != nil {
-			sc.errs[i] = fmt.Errorf("cascade: %w", err)
-			continue
-		}
-		sc.errs[i] = j.d.level(j.img, j.levels[i], j.threshold, j.mode, w, &sc.perLevel[i])
+		sc.errs[i] = j.d.level(j.ctx, j.img, j.levels[i], j.threshold, j.mode, w, &sc.perLevel[i])
 	}
 }
 
@@ -291,53 +361,167 @@ func (sc *scratch) nextBoxes(c *candidates) *candidates {
 	return res
 }
 
+// pnetOut returns P-Net's output size along an input side of n >= 12:
+// conv 3x3, pool 2x2 VALID, conv 3x3, conv 3x3.
+func pnetOut(n int) int { return (n-2)/2 - 4 }
+
 // level runs P-Net on one pyramid level and sets res to the candidates
 // that survive its threshold and the per-level NMS.
-func (d *Detector) level(img bgrImage, l level, threshold float32, mode nets.Mode, w *levelWorker, res *candidates) error {
-	buf := resizeBilinear(img, l.h, l.w, &w.resize)
-	out := &w.out
-	if err := d.pnet.RunInto(out, buf, 1, l.h, l.w, mode); err != nil {
-		return fmt.Errorf("cascade: P-Net at %dx%d: %w", l.w, l.h, err)
-	}
+//
+// The level is never held whole. It runs in tiles of columns (one, unless
+// the level is wider than maxTileWidth) and each tile in bands of rows:
+// P-Net's output cells [r0, r1) x [c0, c1) depend exactly on the level's
+// pixels [2*r0, 2*r1+10) x [2*c0, 2*c1+10), and a band or tile starting on
+// an even row and column keeps the 2x2 pooling grid, so every cell is
+// computed from the same inputs, in the same order, as in one pass. The
+// resized pixels are computed as for the whole level (same weights), and
+// the 10 rows consecutive bands share are moved, not recomputed.
+func (d *Detector) level(ctx context.Context, img *source, l level, threshold float32, mode nets.Mode, w *levelWorker, res *candidates) error {
+	w.ys = legacyWeights(w.ys, l.h, img.h)
+	w.xs = legacyWeights(w.xs, l.w, img.w)
+	oh, ow := pnetOut(l.h), pnetOut(l.w)
 	c := &w.raw
 	c.reset()
-	for r := 0; r < out.H; r++ {
-		for col := 0; col < out.W; col++ {
-			i := r*out.W + col
-			if !(out.Prob[i] > threshold) {
-				continue
-			}
-			c.add(nms.Box{
-				float32(2*r+1) / l.scale, float32(2*col+1) / l.scale,
-				float32(2*r+12) / l.scale, float32(2*col+12) / l.scale,
-			}, out.Prob[i], [4]float32(out.Reg[4*i:4*i+4]))
+	w.cells = w.cells[:0]
+	tileCells := max(1, (tileWidth-10)/2)
+	tiles := (ow + tileCells - 1) / tileCells
+	for c0 := 0; c0 < ow; c0 += tileCells {
+		c1 := min(c0+tileCells, ow)
+		tw := 2*(c1-c0) + 10
+		w.tile(img, 2*c0, tw)
+		band := bandRows(tw)
+		// Every band fits in bandPixels: allocated at that size once,
+		// the buffer serves every level.
+		if need := (2*min(band, oh) + 10) * tw * 3; cap(w.band) < need {
+			w.band = make([]float32, max(need, 3*bandPixels))
 		}
+		done := 0 // level rows in the band buffer, from row 2*r0 on
+		for r0 := 0; r0 < oh; r0 += band {
+			if err := ctx.Err(); err != nil {
+				return fmt.Errorf("cascade: %w", err)
+			}
+			r1 := min(r0+band, oh)
+			rows := 2*(r1-r0) + 10
+			// The previous band's last 10 rows are this band's first.
+			keep := 0
+			if r0 > 0 {
+				keep = 10
+				copy(w.band, w.band[(done-keep)*tw*3:done*tw*3])
+			}
+			buf := w.band[:rows*tw*3]
+			resizeLoops.Run(rows-keep, 16, (rows-keep)*tw*3*4, resizeRows{
+				src: img, out: buf[keep*tw*3:], ys: w.ys[2*r0+keep : 2*r0+rows], xs: w.txs, cols: w.cols,
+			})
+			done = rows
+			out := &w.out
+			if err := d.pnet.RunInto(out, buf, 1, rows, tw, mode); err != nil {
+				return fmt.Errorf("cascade: P-Net at %dx%d: %w", l.w, l.h, err)
+			}
+			for r := 0; r < out.H; r++ {
+				for col := 0; col < out.W; col++ {
+					i := r*out.W + col
+					if !(out.Prob[i] > threshold) {
+						continue
+					}
+					gr, gc := r0+r, c0+col
+					c.add(nms.Box{
+						float32(2*gr+1) / l.scale, float32(2*gc+1) / l.scale,
+						float32(2*gr+12) / l.scale, float32(2*gc+12) / l.scale,
+					}, out.Prob[i], [4]float32(out.Reg[4*i:4*i+4]))
+					if tiles > 1 {
+						w.cells = append(w.cells, gr*ow+gc)
+					}
+				}
+			}
+		}
+	}
+	if tiles > 1 {
+		// The graph lists a level's cells row by row, and NMS visits
+		// equal scores in that order.
+		w.order = w.order[:0]
+		for i := range w.cells {
+			w.order = append(w.order, i)
+		}
+		cells := w.cells
+		slices.SortFunc(w.order, func(a, b int) int { return cells[a] - cells[b] })
+		c.gatherInto(&w.sorted, w.order)
+		c = &w.sorted
 	}
 	w.sel = w.nms.Suppress(w.sel, c.boxes, c.scores, 0.5, 1000)
 	c.gatherInto(res, w.sel)
 	return nil
 }
 
-// refine runs R-Net or O-Net on 'size'-pixel crops of every candidate box.
-func refine(ctx context.Context, net *nets.Net, img bgrImage, c *candidates, mode nets.Mode, sc *scratch) (*nets.Output, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("cascade: %w", err)
+// tile sets w's column weights for a tile of the level tw pixels wide
+// from level column x0 on. From a decoded image whose tile reads fewer
+// than half its source columns, only those are converted: w.cols lists
+// them (each pixel's left and right sample) and w.txs indexes w.cols.
+func (w *levelWorker) tile(img *source, x0, tw int) {
+	xs := w.xs[x0 : x0+tw]
+	if img.bgr != nil || 2*tw >= img.w {
+		w.txs, w.cols = xs, nil
+		return
 	}
+	w.cols = w.cols[:0]
+	w.cxs = w.cxs[:0]
+	for i, wx := range xs {
+		w.cols = append(w.cols, wx.lo, wx.hi)
+		w.cxs = append(w.cxs, lerpWeights{lo: 2 * i, hi: 2*i + 1, frac: wx.frac})
+	}
+	w.txs = w.cxs
+}
+
+// refine runs R-Net or O-Net on 'size'-pixel crops of every candidate box,
+// in chunks (checking ctx before each), and sets k to the candidates
+// scoring strictly above threshold, with the net's scores and regressions;
+// it returns the indices kept, appended to sc.idx[:0]. For O-Net, sc.lms
+// gets the ten landmarks of each candidate kept.
+func refine(ctx context.Context, net *nets.Net, img *source, c *candidates, threshold float32, mode nets.Mode, sc *scratch, k *candidates) error {
 	size := net.Kind().InputSize()
 	per := size * size * 3
-	sc.crops = grow(sc.crops, len(c.boxes)*per)
-	batch := sc.crops
-	cropLoops.Run(len(c.boxes), 16, len(c.boxes)*per*4, cropRows{img: img, boxes: c.boxes, size: size, out: batch})
-	out := &sc.refine
-	if err := net.RunInto(out, batch, len(c.boxes), size, size, mode); err != nil {
-		return nil, fmt.Errorf("cascade: %v: %w", net.Kind(), err)
+	// The nets run batches in chunks of at most this many crops; a
+	// chunk of the same size runs as one.
+	chunk := 256
+	if net.Kind() == nets.ONet {
+		chunk = 64
 	}
-	return out, nil
+	k.reset()
+	sc.idx = sc.idx[:0]
+	sc.lms = sc.lms[:0]
+	for lo := 0; lo < len(c.boxes); lo += chunk {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("cascade: %w", err)
+		}
+		hi := min(lo+chunk, len(c.boxes))
+		n := hi - lo
+		// Both nets' full chunks are 442,368 floats: allocated at that
+		// size once, the buffer serves both.
+		if cap(sc.crops) < n*per {
+			sc.crops = make([]float32, max(n*per, chunk*per))
+		}
+		batch := sc.crops[:n*per]
+		cropLoops.Run(n, 16, n*per*4, cropRows{img: img, boxes: c.boxes[lo:hi], size: size, out: batch})
+		out := &sc.refine
+		if err := net.RunInto(out, batch, n, size, size, mode); err != nil {
+			return fmt.Errorf("cascade: %v: %w", net.Kind(), err)
+		}
+		for j := range n {
+			if out.Prob[j] > threshold {
+				i := lo + j
+				k.add(c.boxes[i], out.Prob[j], [4]float32(out.Reg[4*j:4*j+4]))
+				sc.idx = append(sc.idx, i)
+				if len(out.Landmarks) > 0 {
+					sc.lms = append(sc.lms, out.Landmarks[10*j:10*j+10]...)
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // cropRows is the body of refine's parallel loop over boxes.
 type cropRows struct {
-	img   bgrImage
+	img   *source
 	boxes []nms.Box
 	size  int
 	out   []float32
@@ -352,47 +536,28 @@ func (j *cropRows) Run(lo, hi int) {
 	}
 }
 
-// keep sets k to the candidates of c scoring strictly above threshold,
-// with the net's scores and regressions, and returns the indices kept,
-// appended to idx[:0].
-func keep(c *candidates, out *nets.Output, threshold float32, k *candidates, idx []int) []int {
-	k.reset()
-	idx = idx[:0]
-	for i := range c.boxes {
-		if out.Prob[i] > threshold {
-			k.add(c.boxes[i], out.Prob[i], [4]float32(out.Reg[4*i:4*i+4]))
-			idx = append(idx, i)
-		}
-	}
-	return idx
-}
-
-func (d *Detector) stage2(ctx context.Context, img bgrImage, c *candidates, threshold float32, mode nets.Mode, sc *scratch) (*candidates, error) {
-	out, err := refine(ctx, d.rnet, img, c, mode, sc)
-	if err != nil {
-		return nil, err
-	}
-	// c is sc.a, stage 1's result: keep copies what survives into sc.b,
+func (d *Detector) stage2(ctx context.Context, img *source, c *candidates, threshold float32, mode nets.Mode, sc *scratch) (*candidates, error) {
+	// c is sc.a, stage 1's result: refine copies what survives into sc.b,
 	// and nextBoxes writes the NMS's selection back into sc.a.
 	k := &sc.b
-	sc.idx = keep(c, out, threshold, k, sc.idx)
+	if err := refine(ctx, d.rnet, img, c, threshold, mode, sc, k); err != nil {
+		return nil, err
+	}
 	return sc.nextBoxes(k), nil
 }
 
-func (d *Detector) stage3(ctx context.Context, img bgrImage, c *candidates, threshold float32, mode nets.Mode, sc *scratch) ([]Face, error) {
-	out, err := refine(ctx, d.onet, img, c, mode, sc)
-	if err != nil {
+func (d *Detector) stage3(ctx context.Context, img *source, c *candidates, threshold float32, mode nets.Mode, sc *scratch) ([]Face, error) {
+	k := &sc.b
+	if err := refine(ctx, d.onet, img, c, threshold, mode, sc, k); err != nil {
 		return nil, err
 	}
-	k := &sc.b
-	sc.idx = keep(c, out, threshold, k, sc.idx)
 	faces := slices.Grow(sc.faces[:0], len(k.boxes))[:len(k.boxes)]
 	sc.faces = faces
-	for j, i := range sc.idx {
+	for j := range sc.idx {
 		b := k.boxes[j]
 		// Landmarks come from the box before regression: p = corner + size*lm.
 		h, w := float32(b[2]-b[0]), float32(b[3]-b[1])
-		lm := out.Landmarks[10*i : 10*i+10]
+		lm := sc.lms[10*j : 10*j+10]
 		for p := 0; p < 5; p++ {
 			faces[j].Landmarks[p] = [2]float32{
 				b[1] + float32(w*lm[5+p]),

@@ -32,8 +32,7 @@ func toBGR(img image.Image, buf []uint8) bgrImage {
 	} else {
 		out.pix = make([]uint8, n)
 	}
-	switch img.(type) {
-	case *image.YCbCr, *image.NRGBA, *image.Gray, *image.RGBA:
+	if streamable(img) {
 		bgrLoops.Run(out.h, 16, out.w*out.h*4, bgrRows{img: img, r: r, out: out})
 		return out
 	}
@@ -61,50 +60,191 @@ type bgrRows struct {
 var bgrLoops parallel.Loops[bgrRows, *bgrRows]
 
 func (j *bgrRows) Run(lo, hi int) {
-	r, out, dst := j.r, j.out, j.out.pix
-	switch m := j.img.(type) {
+	w := j.out.w
+	for y := lo; y < hi; y++ {
+		convertRow(j.img, j.r, y, j.out.pix[y*w*3:(y+1)*w*3])
+	}
+}
+
+// streamable reports whether img is one of the types convertRow and
+// gather read, whose pixels may be read concurrently.
+func streamable(img image.Image) bool {
+	switch img.(type) {
+	case *image.YCbCr, *image.NRGBA, *image.Gray, *image.RGBA:
+		return true
+	}
+	return false
+}
+
+// convertRow writes row y (relative to r.Min) of img, a streamable image,
+// as BGR bytes into dst, len(dst)/3 pixels from r.Min.X on.
+func convertRow(img image.Image, r image.Rectangle, y int, dst []uint8) {
+	n := len(dst) / 3
+	switch m := img.(type) {
 	case *image.YCbCr:
-		for y := lo; y < hi; y++ {
-			row := dst[y*out.w*3:]
-			for x := 0; x < out.w; x++ {
-				yi := m.YOffset(r.Min.X+x, r.Min.Y+y)
-				ci := m.COffset(r.Min.X+x, r.Min.Y+y)
-				cr, cg, cb := color.YCbCrToRGB(m.Y[yi], m.Cb[ci], m.Cr[ci])
-				row[3*x], row[3*x+1], row[3*x+2] = cb, cg, cr
+		x0, yy := r.Min.X, r.Min.Y+y
+		ys := m.Y[m.YOffset(x0, yy):][:n]
+		ci := m.COffset(x0, yy)
+		switch m.SubsampleRatio {
+		case image.YCbCrSubsampleRatio444, image.YCbCrSubsampleRatio440:
+			// One chroma sample per column.
+			cbs, crs := m.Cb[ci:ci+n], m.Cr[ci:ci+n]
+			for x, yv := range ys {
+				yy1, cb1, cr1 := int32(yv)*0x10101, int32(cbs[x])-128, int32(crs[x])-128
+				dst[3*x], dst[3*x+1], dst[3*x+2] = clamp16(yy1+116130*cb1), clamp16(yy1-22554*cb1-46802*cr1), clamp16(yy1+91881*cr1)
+			}
+		case image.YCbCrSubsampleRatio420, image.YCbCrSubsampleRatio422:
+			// Column X's chroma is at base + X/2, as COffset computes it.
+			base := ci - x0/2
+			for x, yv := range ys {
+				c := base + (x0+x)/2
+				yy1, cb1, cr1 := int32(yv)*0x10101, int32(m.Cb[c])-128, int32(m.Cr[c])-128
+				dst[3*x], dst[3*x+1], dst[3*x+2] = clamp16(yy1+116130*cb1), clamp16(yy1-22554*cb1-46802*cr1), clamp16(yy1+91881*cr1)
+			}
+		default:
+			for x, yv := range ys {
+				c := m.COffset(x0+x, yy)
+				yy1, cb1, cr1 := int32(yv)*0x10101, int32(m.Cb[c])-128, int32(m.Cr[c])-128
+				dst[3*x], dst[3*x+1], dst[3*x+2] = clamp16(yy1+116130*cb1), clamp16(yy1-22554*cb1-46802*cr1), clamp16(yy1+91881*cr1)
 			}
 		}
 	case *image.NRGBA:
-		for y := lo; y < hi; y++ {
-			src := m.Pix[m.PixOffset(r.Min.X, r.Min.Y+y):]
-			row := dst[y*out.w*3:]
-			for x := 0; x < out.w; x++ {
-				row[3*x], row[3*x+1], row[3*x+2] = src[4*x+2], src[4*x+1], src[4*x]
-			}
+		src := m.Pix[m.PixOffset(r.Min.X, r.Min.Y+y):]
+		for x := 0; x < n; x++ {
+			dst[3*x], dst[3*x+1], dst[3*x+2] = src[4*x+2], src[4*x+1], src[4*x]
 		}
 	case *image.Gray:
-		for y := lo; y < hi; y++ {
-			src := m.Pix[m.PixOffset(r.Min.X, r.Min.Y+y):]
-			row := dst[y*out.w*3:]
-			for x := 0; x < out.w; x++ {
-				v := src[x]
-				row[3*x], row[3*x+1], row[3*x+2] = v, v, v
-			}
+		src := m.Pix[m.PixOffset(r.Min.X, r.Min.Y+y):]
+		for x := 0; x < n; x++ {
+			v := src[x]
+			dst[3*x], dst[3*x+1], dst[3*x+2] = v, v, v
 		}
 	case *image.RGBA:
-		for y := lo; y < hi; y++ {
-			src := m.Pix[m.PixOffset(r.Min.X, r.Min.Y+y):]
-			row := dst[y*out.w*3:]
-			for x := 0; x < out.w; x++ {
-				p := src[4*x : 4*x+4]
-				if p[3] == 0xff {
-					row[3*x], row[3*x+1], row[3*x+2] = p[2], p[1], p[0]
-					continue
-				}
-				a := p[3]
-				row[3*x], row[3*x+1], row[3*x+2] = unpremultiply(p[2], a), unpremultiply(p[1], a), unpremultiply(p[0], a)
+		src := m.Pix[m.PixOffset(r.Min.X, r.Min.Y+y):]
+		for x := 0; x < n; x++ {
+			p := src[4*x : 4*x+4]
+			if a := p[3]; a != 0xff {
+				dst[3*x], dst[3*x+1], dst[3*x+2] = unpremultiply(p[2], a), unpremultiply(p[1], a), unpremultiply(p[0], a)
+				continue
 			}
+			dst[3*x], dst[3*x+1], dst[3*x+2] = p[2], p[1], p[0]
 		}
 	}
+}
+
+// gather writes the pixels (xs[i], y) (relative to r.Min) of img, a
+// streamable image, as BGR bytes into dst[3*i:3*i+3]: the values
+// convertRow gives them.
+func gather(img image.Image, r image.Rectangle, y int, xs []int, dst []uint8) {
+	dst = dst[:3*len(xs)]
+	switch m := img.(type) {
+	case *image.YCbCr:
+		x0, yy := r.Min.X, r.Min.Y+y
+		ys := m.Y[m.YOffset(x0, yy):]
+		ci := m.COffset(x0, yy)
+		switch m.SubsampleRatio {
+		case image.YCbCrSubsampleRatio444, image.YCbCrSubsampleRatio440:
+			cbs, crs := m.Cb[ci:], m.Cr[ci:]
+			for i, x := range xs {
+				yy1, cb1, cr1 := int32(ys[x])*0x10101, int32(cbs[x])-128, int32(crs[x])-128
+				dst[3*i], dst[3*i+1], dst[3*i+2] = clamp16(yy1+116130*cb1), clamp16(yy1-22554*cb1-46802*cr1), clamp16(yy1+91881*cr1)
+			}
+		case image.YCbCrSubsampleRatio420, image.YCbCrSubsampleRatio422:
+			base := ci - x0/2
+			for i, x := range xs {
+				c := base + (x0+x)/2
+				yy1, cb1, cr1 := int32(ys[x])*0x10101, int32(m.Cb[c])-128, int32(m.Cr[c])-128
+				dst[3*i], dst[3*i+1], dst[3*i+2] = clamp16(yy1+116130*cb1), clamp16(yy1-22554*cb1-46802*cr1), clamp16(yy1+91881*cr1)
+			}
+		default:
+			for i, x := range xs {
+				c := m.COffset(x0+x, yy)
+				yy1, cb1, cr1 := int32(ys[x])*0x10101, int32(m.Cb[c])-128, int32(m.Cr[c])-128
+				dst[3*i], dst[3*i+1], dst[3*i+2] = clamp16(yy1+116130*cb1), clamp16(yy1-22554*cb1-46802*cr1), clamp16(yy1+91881*cr1)
+			}
+		}
+	case *image.NRGBA:
+		src := m.Pix[m.PixOffset(r.Min.X, r.Min.Y+y):]
+		for i, x := range xs {
+			p := src[4*x : 4*x+3]
+			dst[3*i], dst[3*i+1], dst[3*i+2] = p[2], p[1], p[0]
+		}
+	case *image.Gray:
+		src := m.Pix[m.PixOffset(r.Min.X, r.Min.Y+y):]
+		for i, x := range xs {
+			v := src[x]
+			dst[3*i], dst[3*i+1], dst[3*i+2] = v, v, v
+		}
+	case *image.RGBA:
+		src := m.Pix[m.PixOffset(r.Min.X, r.Min.Y+y):]
+		for i, x := range xs {
+			p := src[4*x : 4*x+4]
+			if a := p[3]; a != 0xff {
+				dst[3*i], dst[3*i+1], dst[3*i+2] = unpremultiply(p[2], a), unpremultiply(p[1], a), unpremultiply(p[0], a)
+				continue
+			}
+			dst[3*i], dst[3*i+1], dst[3*i+2] = p[2], p[1], p[0]
+		}
+	}
+}
+
+// clamp16 returns v >> 16 clamped to [0, 255], as color.YCbCrToRGB
+// computes each channel. The YCbCr loops above write out the rest of
+// YCbCrToRGB's arithmetic so that it is inlined (TestConvertYCbCr checks
+// them against it on every input).
+func clamp16(v int32) uint8 {
+	if uint32(v)&0xff000000 == 0 {
+		return uint8(v >> 16)
+	}
+	return uint8(^(v >> 31))
+}
+
+// source is what the cascade reads pixels from: a BGR copy of the image
+// (small images, and types that are not streamable), or the decoded image
+// itself, from which rows and pixels are converted as they are needed.
+// Both give every pixel the value toBGR gives it.
+type source struct {
+	w, h int
+	bgr  []uint8 // the BGR copy, row-major; nil: read img
+	img  image.Image
+	r    image.Rectangle
+}
+
+// newSource returns the source for img: a BGR copy in buf (reallocated
+// if too small) when img is small or not streamable, else img itself.
+func newSource(img image.Image, buf []uint8) source {
+	r := img.Bounds()
+	if streamable(img) && int64(r.Dx())*int64(r.Dy()) > copyMax {
+		return source{w: r.Dx(), h: r.Dy(), img: img, r: r}
+	}
+	c := toBGR(img, buf)
+	return source{w: c.w, h: c.h, bgr: c.pix}
+}
+
+// copyMax is copyMaxPixels, a variable so that tests can make every
+// image read as a large one.
+var copyMax int64 = copyMaxPixels
+
+// row returns the BGR bytes of row y: a slice of the copy, or converted
+// into buf (3*s.w bytes).
+func (s *source) row(y int, buf []uint8) []uint8 {
+	if s.bgr != nil {
+		return s.bgr[y*s.w*3 : (y+1)*s.w*3]
+	}
+	convertRow(s.img, s.r, y, buf[:3*s.w])
+	return buf[:3*s.w]
+}
+
+// gather writes the BGR bytes of pixels (xs[i], y) into dst[3*i:].
+func (s *source) gather(y int, xs []int, dst []uint8) {
+	if s.bgr != nil {
+		row := s.bgr[y*s.w*3:]
+		for i, x := range xs {
+			copy(dst[3*i:3*i+3], row[3*x:3*x+3])
+		}
+		return
+	}
+	gather(s.img, s.r, y, xs, dst)
 }
 
 // unpremultiply returns the 8-bit channel value v of a premultiplied

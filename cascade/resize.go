@@ -4,6 +4,7 @@ import (
 	"math"
 	"slices"
 
+	"github.com/mtcnn-go/mtcnn/internal/freelist"
 	"github.com/mtcnn-go/mtcnn/internal/parallel"
 )
 
@@ -37,42 +38,88 @@ func legacyWeights(ws []lerpWeights, outSize, inSize int) []lerpWeights {
 // kernels compute it (the explicit conversion forbids a fused multiply-add).
 func lerp(a, b, t float32) float32 { return a + float32((b-a)*t) }
 
-// resizeBuffers are what resizeBilinear reuses from call to call: the
-// output and the weights of both axes.
-type resizeBuffers struct {
-	out    []float32
-	ys, xs []lerpWeights
-}
-
-// resizeBilinear resizes the normalised image to h x w with TensorFlow 1.x
-// resize_bilinear semantics and returns it as NHWC float32 (batch of one),
-// in b.out.
-func resizeBilinear(img bgrImage, h, w int, b *resizeBuffers) []float32 {
-	b.out = grow(b.out, h*w*3)
-	b.ys = legacyWeights(b.ys, h, img.h)
-	b.xs = legacyWeights(b.xs, w, img.w)
-	resizeLoops.Run(h, 16, h*w*3*4, resizeRows{img: img, out: b.out, ys: b.ys, xs: b.xs})
-	return b.out
-}
-
-// resizeRows is the body of resizeBilinear's parallel loop over output
-// rows.
+// resizeRows is the body of the parallel loop over the rows of a band of
+// a pyramid level: TensorFlow 1.x resize_bilinear of the normalised image
+// (align_corners=false, no half-pixel centres) for the level rows whose
+// weights are ys, written as NHWC float32 rows of len(xs) pixels into out.
+// When cols is nil, xs index source columns and whole source rows are
+// read; otherwise only the source columns cols are read (gathered in that
+// order) and xs index cols.
 type resizeRows struct {
-	img    bgrImage
+	src    *source
 	out    []float32
 	ys, xs []lerpWeights
+	cols   []int
 }
 
 var resizeLoops parallel.Loops[resizeRows, *resizeRows]
 
+// rowCache holds the last two source rows (or gathered columns) a resize
+// loop converted to BGR: consecutive output rows share source rows.
+type rowCache struct {
+	idx [2]int
+	buf [2][]uint8
+}
+
+// rowCaches recycles the caches of resize loops reading decoded images.
+var rowCaches = freelist.List[rowCache]{Max: 16}
+
+// maxCachedRow bounds the row buffers rowCaches keeps (bytes each).
+const maxCachedRow = 256 << 10
+
+// get returns the BGR bytes of source row y, converting it into the slot
+// that does not hold row keep when it is not cached.
+func (c *rowCache) get(src *source, y, keep int, cols []int) []uint8 {
+	for i := range c.idx {
+		if c.idx[i] == y {
+			return c.buf[i]
+		}
+	}
+	slot := 0
+	if c.idx[0] == keep {
+		slot = 1
+	}
+	if cols != nil {
+		src.gather(y, cols, c.buf[slot])
+	} else {
+		src.row(y, c.buf[slot])
+	}
+	c.idx[slot] = y
+	return c.buf[slot]
+}
+
 func (j *resizeRows) Run(lo, hi int) {
-	img, xs, w := j.img, j.xs, len(j.xs)
-	stride := img.w * 3
+	xs, w := j.xs, len(j.xs)
+	src := j.src
+	var c *rowCache
+	if src.bgr == nil || j.cols != nil {
+		n := 3 * src.w
+		if j.cols != nil {
+			n = 3 * len(j.cols)
+		}
+		if c = rowCaches.Get(); c == nil {
+			c = new(rowCache)
+		}
+		c.idx = [2]int{-1, -1}
+		for i := range c.buf {
+			c.buf[i] = slices.Grow(c.buf[i][:0], n)[:n]
+		}
+		defer func() {
+			if cap(c.buf[0]) <= maxCachedRow {
+				rowCaches.Put(c)
+			}
+		}()
+	}
 	for y := lo; y < hi; y++ {
 		wy := j.ys[y]
-		top := img.pix[wy.lo*stride:]
-		bot := img.pix[wy.hi*stride:]
-		row := j.out[y*w*3:]
+		var top, bot []uint8
+		if c == nil {
+			top, bot = src.row(wy.lo, nil), src.row(wy.hi, nil)
+		} else {
+			top = c.get(src, wy.lo, wy.hi, j.cols)
+			bot = c.get(src, wy.hi, wy.lo, j.cols)
+		}
+		row := j.out[y*w*3 : (y+1)*w*3]
 		for x, wx := range xs {
 			l, r := 3*wx.lo, 3*wx.hi
 			for c := 0; c < 3; c++ {
@@ -85,11 +132,13 @@ func (j *resizeRows) Run(lo, hi int) {
 }
 
 // cropAndResize samples the normalised image inside box (y1, x1, y2, x2 in
-// pixels) onto a size x size grid with TensorFlow's CropAndResize: the box
-// is first normalised by the image size, a crop row i maps to
-// y1n*(H-1) + i*((y2n-y1n)*(H-1)/(size-1)), and samples outside the image
-// are 0 (the extrapolation value, in the normalised image).
-func cropAndResize(img bgrImage, box [4]float32, size int, out []float32) {
+// pixels) onto a size x size grid (size at most 64) with TensorFlow's
+// CropAndResize: the box is first normalised by the image size, a crop
+// row i maps to y1n*(H-1) + i*((y2n-y1n)*(H-1)/(size-1)), and samples
+// outside the image are 0 (the extrapolation value, in the normalised
+// image). From a decoded image, only the two source pixels each crop
+// column samples are converted, per source row.
+func cropAndResize(img *source, box [4]float32, size int, out []float32) {
 	hm1, wm1 := float32(img.h-1), float32(img.w-1)
 	y1n, x1n := box[0]/float32(img.h), box[1]/float32(img.w)
 	y2n, x2n := box[2]/float32(img.h), box[3]/float32(img.w)
@@ -97,27 +146,56 @@ func cropAndResize(img bgrImage, box [4]float32, size int, out []float32) {
 	hScale := float32(float32(y2n-y1n)*hm1) / den
 	wScale := float32(float32(x2n-x1n)*wm1) / den
 	y0, x0 := float32(y1n*hm1), float32(x1n*wm1)
-	stride := img.w * 3
 	// The columns' sample positions are the same on every row: compute
 	// them once.
 	type col struct {
-		l, r int // byte offsets of the left and right samples; l < 0: outside
+		l, r int // byte offsets of the left and right samples in a row; l < 0: outside
 		fx   float32
 	}
-	var buf [64]col
+	const maxSize = 64
+	var buf [maxSize]col
 	cols := buf[:0]
-	if size > len(buf) {
-		cols = make([]col, 0, size)
-	}
+	// From a decoded image, each row's samples are gathered: pixel
+	// xs[2x] and xs[2x+1] are column x's left and right ones.
+	var xsBuf [2 * maxSize]int
+	xs := xsBuf[:0]
+	gathered := img.bgr == nil
 	for x := 0; x < size; x++ {
 		inX := x0 + float32(float32(x)*wScale)
 		if !(inX >= 0 && inX <= wm1) {
 			cols = append(cols, col{l: -1})
+			xs = append(xs, 0, 0)
 			continue
 		}
 		l := int(math.Floor(float64(inX)))
 		r := int(math.Ceil(float64(inX)))
+		if gathered {
+			cols = append(cols, col{6 * x, 6*x + 3, inX - float32(l)})
+			xs = append(xs, l, r)
+			continue
+		}
 		cols = append(cols, col{3 * l, 3 * r, inX - float32(l)})
+	}
+	var rows [2][6 * maxSize]uint8
+	rowOf := [2]int{-1, -1}
+	// sampled returns source row y's samples, reusing a gathered row
+	// unless it is row keep.
+	sampled := func(y, keep int) []uint8 {
+		if !gathered {
+			return img.bgr[y*img.w*3 : (y+1)*img.w*3]
+		}
+		for i := range rowOf {
+			if rowOf[i] == y {
+				return rows[i][:]
+			}
+		}
+		slot := 0
+		if rowOf[0] == keep {
+			slot = 1
+		}
+		img.gather(y, xs, rows[slot][:])
+		rowOf[slot] = y
+		return rows[slot][:]
 	}
 	for y := 0; y < size; y++ {
 		row := out[y*size*3 : (y+1)*size*3]
@@ -129,7 +207,8 @@ func cropAndResize(img bgrImage, box [4]float32, size int, out []float32) {
 		top := int(math.Floor(float64(inY)))
 		bot := int(math.Ceil(float64(inY)))
 		fy := inY - float32(top)
-		tp, bp := img.pix[top*stride:(top+1)*stride], img.pix[bot*stride:(bot+1)*stride]
+		tp := sampled(top, bot)
+		bp := sampled(bot, top)
 		for x, c := range cols {
 			px := row[3*x : 3*x+3]
 			if c.l < 0 {
@@ -144,12 +223,4 @@ func cropAndResize(img bgrImage, box [4]float32, size int, out []float32) {
 			}
 		}
 	}
-}
-
-// grow returns buf resized to n, reallocating only when it is too small.
-func grow(buf []float32, n int) []float32 {
-	if cap(buf) < n {
-		return make([]float32, n)
-	}
-	return buf[:n]
 }

@@ -60,7 +60,7 @@ func TestCropAndResizeBits(t *testing.T) {
 			for i := range got {
 				got[i] = 99
 			}
-			cropAndResize(img, box, size, got)
+			cropAndResize(&source{w: img.w, h: img.h, bgr: img.pix}, box, size, got)
 			cropAndResizePlain(img, box, size, want)
 			for i := range got {
 				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {

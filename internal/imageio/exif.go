@@ -114,26 +114,65 @@ func tiffOrientation(t []byte) int {
 
 // Orient returns img transformed so that an image stored with EXIF
 // orientation o (1 to 8) is upright. For o of 1 or out of range it
-// returns img itself; otherwise a new *image.NRGBA with the same pixel
-// values, moved, with its bounds starting at (0, 0).
+// returns img itself; otherwise a new image with its bounds starting at
+// (0, 0) whose pixels read exactly as img's, moved: a *image.YCbCr
+// becomes a 4:4:4 *image.YCbCr (3 bytes a pixel: each pixel keeps its Y,
+// Cb and Cr), a *image.Gray a *image.Gray, anything else an *image.NRGBA
+// with the values color.NRGBAModel gives. The pixels are moved in one
+// pass, with no intermediate copy: a turned 44-megapixel phone photo
+// costs its 4:2:0 planes (66 MB) and the turned planes (132 MB) at once.
 func Orient(img image.Image, o int) image.Image {
 	if o < 2 || o > 8 {
 		return img
 	}
 	b := img.Bounds()
 	w, h := b.Dx(), b.Dy()
-	src := toNRGBA(img)
 	dw, dh := w, h
 	if o >= 5 {
 		dw, dh = h, w
 	}
+	switch src := img.(type) {
+	case *image.YCbCr:
+		dst := image.NewYCbCr(image.Rect(0, 0, dw, dh), image.YCbCrSubsampleRatio444)
+		for dy := 0; dy < dh; dy++ {
+			yr := dst.Y[dy*dst.YStride : dy*dst.YStride+dw]
+			cbr := dst.Cb[dy*dst.CStride : dy*dst.CStride+dw]
+			crr := dst.Cr[dy*dst.CStride : dy*dst.CStride+dw]
+			for dx := range yr {
+				sx, sy := sourceOf(o, dx, dy, w, h)
+				yi := src.YOffset(b.Min.X+sx, b.Min.Y+sy)
+				ci := src.COffset(b.Min.X+sx, b.Min.Y+sy)
+				yr[dx], cbr[dx], crr[dx] = src.Y[yi], src.Cb[ci], src.Cr[ci]
+			}
+		}
+		return dst
+	case *image.Gray:
+		dst := image.NewGray(image.Rect(0, 0, dw, dh))
+		for dy := 0; dy < dh; dy++ {
+			row := dst.Pix[dy*dst.Stride : dy*dst.Stride+dw]
+			for dx := range row {
+				sx, sy := sourceOf(o, dx, dy, w, h)
+				row[dx] = src.Pix[src.PixOffset(b.Min.X+sx, b.Min.Y+sy)]
+			}
+		}
+		return dst
+	case *image.NRGBA:
+		dst := image.NewNRGBA(image.Rect(0, 0, dw, dh))
+		for dy := 0; dy < dh; dy++ {
+			row := dst.Pix[dy*dst.Stride : dy*dst.Stride+4*dw]
+			for dx := 0; dx < dw; dx++ {
+				sx, sy := sourceOf(o, dx, dy, w, h)
+				i := src.PixOffset(b.Min.X+sx, b.Min.Y+sy)
+				copy(row[4*dx:4*dx+4], src.Pix[i:i+4])
+			}
+		}
+		return dst
+	}
 	dst := image.NewNRGBA(image.Rect(0, 0, dw, dh))
 	for dy := 0; dy < dh; dy++ {
-		row := dst.Pix[dy*dst.Stride : dy*dst.Stride+4*dw]
 		for dx := 0; dx < dw; dx++ {
 			sx, sy := sourceOf(o, dx, dy, w, h)
-			s := src.Pix[sy*src.Stride+4*sx:]
-			copy(row[4*dx:4*dx+4], s[:4])
+			dst.SetNRGBA(dx, dy, color.NRGBAModel.Convert(img.At(b.Min.X+sx, b.Min.Y+sy)).(color.NRGBA))
 		}
 	}
 	return dst
@@ -159,47 +198,4 @@ func sourceOf(o, dx, dy, w, h int) (sx, sy int) {
 		return w - 1 - dy, dx
 	}
 	return dx, dy
-}
-
-// toNRGBA copies img into an *image.NRGBA at origin (0, 0), with each
-// pixel's value exactly as color.NRGBAModel converts it. Concrete JPEG
-// types get loops without per-pixel interface calls, since phone photos
-// commonly carry orientation 6 and are tens of megapixels.
-func toNRGBA(img image.Image) *image.NRGBA {
-	b := img.Bounds()
-	dst := image.NewNRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
-	switch src := img.(type) {
-	case *image.NRGBA:
-		for y := 0; y < b.Dy(); y++ {
-			i := src.PixOffset(b.Min.X, b.Min.Y+y)
-			copy(dst.Pix[y*dst.Stride:y*dst.Stride+4*b.Dx()], src.Pix[i:i+4*b.Dx()])
-		}
-	case *image.YCbCr:
-		for y := 0; y < b.Dy(); y++ {
-			p := dst.Pix[y*dst.Stride:]
-			for x := 0; x < b.Dx(); x++ {
-				yi := src.YOffset(b.Min.X+x, b.Min.Y+y)
-				ci := src.COffset(b.Min.X+x, b.Min.Y+y)
-				r, g, bl := color.YCbCrToRGB(src.Y[yi], src.Cb[ci], src.Cr[ci])
-				p[4*x], p[4*x+1], p[4*x+2], p[4*x+3] = r, g, bl, 0xFF
-			}
-		}
-	case *image.Gray:
-		for y := 0; y < b.Dy(); y++ {
-			p := dst.Pix[y*dst.Stride:]
-			s := src.Pix[src.PixOffset(b.Min.X, b.Min.Y+y):]
-			for x := 0; x < b.Dx(); x++ {
-				v := s[x]
-				p[4*x], p[4*x+1], p[4*x+2], p[4*x+3] = v, v, v, 0xFF
-			}
-		}
-	default:
-		for y := 0; y < b.Dy(); y++ {
-			for x := 0; x < b.Dx(); x++ {
-				c := color.NRGBAModel.Convert(img.At(b.Min.X+x, b.Min.Y+y)).(color.NRGBA)
-				dst.SetNRGBA(x, y, c)
-			}
-		}
-	}
-	return dst
 }
