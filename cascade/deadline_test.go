@@ -49,7 +49,7 @@ func TestContextChecks(t *testing.T) {
 	if _, err := d.Detect(ctx, noise(w, h), cascade.Options{}); err != nil {
 		t.Fatal(err)
 	}
-	px := cascade.PyramidPixels(w, h, cascade.Options{})
+	px, _ := cascade.PyramidPixels(w, h, cascade.Options{})
 	checks := ctx.checks.Load()
 	if px/checks > cascade.BandPixels {
 		t.Errorf("%d checks over %d pyramid pixels: one per %d pixels, want at least one per %d", checks, px, px/checks, cascade.BandPixels)

@@ -14,16 +14,6 @@ func ReadLarge(tile int) (restore func()) {
 	return func() { copyMax, tileWidth = oldCopy, oldTile }
 }
 
-// PyramidPixels returns the pixels of all pyramid levels of a w x h image.
-func PyramidPixels(w, h int, opts Options) int64 {
-	levels, _ := pyramid(nil, h, w, opts.withDefaults())
-	var n int64
-	for _, l := range levels {
-		n += int64(l.w) * int64(l.h)
-	}
-	return n
-}
-
 // BandPixels is bandPixels.
 const BandPixels = bandPixels
 
