@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -90,7 +89,9 @@ func requestShare(maxMemory int64) int64 {
 // peak, from the image header alone, before any pixel is decoded: the
 // request body (held until the answer), the decoded image
 // (imageio.Header.DecodedBytes: its pixel buffers as the decoder returns
-// them), the detection's working set (detectWorkingSet) and, for the
+// them), the detection's working set besides that image
+// (cascade.WorkingSet: the BGR copy for images up to 16.7 MP, P-Net's
+// bands, the R-Net/O-Net chunks and the candidates) and, for the
 // annotating endpoints, the annotated copy and its encoding (8 bytes per
 // pixel).
 //
@@ -98,35 +99,11 @@ func requestShare(maxMemory int64) int64 {
 // 413 for a request that can never fit, and the metrics all use it.
 func requestCost(hd imageio.Header, bodyBytes int, opts cascade.Options, annotated bool) int64 {
 	px := int64(hd.Width) * int64(hd.Height)
-	cost := int64(bodyBytes) + hd.DecodedBytes() + detectWorkingSet(hd.Width, hd.Height, opts)
+	cost := int64(bodyBytes) + hd.DecodedBytes() + cascade.WorkingSet(hd.Width, hd.Height, opts)
 	if annotated {
 		cost += 8 * px
 	}
 	return cost
-}
-
-// detectWorkingSet is what a detection of a w x h image allocates besides
-// the decoded image, as the cascade allocates it: the BGR copy of the
-// image (3 bytes per pixel) and, for each pyramid level processed at once
-// (the largest GOMAXPROCS levels, each one factor² the size of the one
-// before), the resized level as float32 BGR (12 bytes per level pixel)
-// plus P-Net's activations and output (5 more), and 1 MiB for R-Net and
-// O-Net batches and candidates. Measured peak RSS above the idle process
-// is within 5 % of it for 1, 12 and 44 megapixel JPEGs at the defaults.
-func detectWorkingSet(w, h int, opts cascade.Options) int64 {
-	px := int64(w) * int64(h)
-	total, largest := cascade.PyramidPixels(w, h, opts)
-	factor := float64(opts.Factor)
-	if factor == 0 {
-		factor = float64(cascade.DefaultOptions().Factor)
-	}
-	var concurrent float64
-	level := float64(largest)
-	for range runtime.GOMAXPROCS(0) {
-		concurrent += level
-		level *= factor * factor
-	}
-	return 3*px + 17*min(total, int64(concurrent)) + 1<<20
 }
 
 // errOverBudget reports a request whose estimated cost exceeds the whole

@@ -187,8 +187,11 @@ func load(o options, stdout, stderr io.Writer) error {
 	start := time.Now()
 	var samples *sampler
 	if o.mix {
-		// A client of its own: the load's connections are all busy.
-		samples = startSampler(ctx, o.sample, strings.TrimRight(base, "/")+"/metrics", &http.Client{Timeout: 5 * time.Second}, o.token)
+		// A client of its own: the load's connections are all busy. No
+		// keep-alive: an idle connection left after the load would count
+		// as three leaked goroutines (both ends of it).
+		samples = startSampler(ctx, o.sample, strings.TrimRight(base, "/")+"/metrics",
+			&http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}, o.token)
 	}
 	var sent atomic.Int64
 	results := make([][]result, o.clients)

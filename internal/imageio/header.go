@@ -168,8 +168,8 @@ func jpegFrame(d []byte, w, h int) (samples int64, components int, progressive b
 // DecodedBytes estimates the bytes Decode allocates for this image: the
 // pixel buffer the decoder returns, the decoder's own large buffers
 // (progressive JPEG coefficients, interlaced PNG passes, CMYK
-// conversion) and, for a JPEG with an EXIF orientation other than 1, the
-// turned copy. It does not count the encoded input, which the caller
+// conversion) and, for an image with an EXIF orientation other than 1,
+// the turned copy. It does not count the encoded input, which the caller
 // holds. The estimate errs on the high side.
 func (hd Header) DecodedBytes() int64 {
 	px := int64(hd.Width) * int64(hd.Height)
@@ -192,7 +192,17 @@ func (hd Header) DecodedBytes() int64 {
 		}
 	}
 	if hd.Orientation > 1 {
-		n += 8 * px // an NRGBA copy and its turned result
+		// Orient writes the turned image in one pass beside the decoded
+		// one: Gray stays Gray, YCbCr becomes YCbCr 4:4:4, anything else
+		// becomes NRGBA.
+		switch {
+		case hd.ColorModel == color.GrayModel:
+			n += px
+		case hd.ColorModel == color.YCbCrModel && hd.components != 4:
+			n += 3 * px
+		default:
+			n += 4 * px
+		}
 	}
 	return n
 }

@@ -47,7 +47,8 @@ func TestDecodedBytes(t *testing.T) {
 	}{
 		{"jpeg 4:2:0", jpg(ycbcr(image.YCbCrSubsampleRatio420)), px * 3 / 2, px*3/2 + px/8},
 		{"jpeg gray", jpg(image.NewGray(image.Rect(0, 0, w, h))), px, px + px/8},
-		{"jpeg turned", withSegment(jpg(ycbcr(image.YCbCrSubsampleRatio420)), exifSegment(6, binary.BigEndian)), px*3/2 + 8*px, px*3/2 + 8*px + px/8},
+		{"jpeg turned", withSegment(jpg(ycbcr(image.YCbCrSubsampleRatio420)), exifSegment(6, binary.BigEndian)), px*3/2 + 3*px, px*3/2 + 3*px + px/8},
+		{"jpeg gray turned", withSegment(jpg(image.NewGray(image.Rect(0, 0, w, h))), exifSegment(8, binary.BigEndian)), 2 * px, 2*px + px/8},
 		{"png nrgba", encode(t, encoders[0].encode, testImage(w, h)), 4 * px, 4 * px},
 		{"png gray", encode(t, encoders[0].encode, image.NewGray(image.Rect(0, 0, w, h))), px, px},
 		{"png 16-bit", encode(t, encoders[0].encode, image.NewRGBA64(image.Rect(0, 0, w, h))), 8 * px, 8 * px},
