@@ -2,7 +2,6 @@ package server
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
@@ -16,7 +15,6 @@ import (
 	"time"
 
 	"github.com/mtcnn-go/mtcnn/cascade"
-	"github.com/mtcnn-go/mtcnn/internal/imageio"
 )
 
 // DeepStack-compatible routes: the face detection API of DeepStack
@@ -148,7 +146,8 @@ func deepstackPredictions(faces []cascade.Face, w, h int, minConf float64, label
 // deepstackDetect reads a DeepStack request and runs the detection under
 // the server's limits: the body cap, the pool (the request holds its
 // place while the form is read, so at most Concurrency+Queue images are
-// in memory), the pixel cap and the per-request deadline. It checks, in
+// in memory), the pixel cap, the memory budget and the per-request
+// deadline, as detectFor does. It checks, in
 // DeepStack's order, the API key (bearer header or api_key field), the
 // image field and min_confidence. Query parameters min_size, factor and
 // thresholds tune the cascade as on /v1/detect.
@@ -168,7 +167,13 @@ func (s *Server) deepstackDetect(w http.ResponseWriter, r *http.Request, defMin 
 		_, _ = io.Copy(io.Discard, r.Body)
 		return nil, none, 0, err
 	}
-	defer s.pool.leave()
+	// detectData takes the ticket over; until then it is given back here.
+	handed := false
+	defer func() {
+		if !handed {
+			s.pool.leave()
+		}
+	}()
 
 	form, err := readDeepStackForm(r)
 	if err != nil {
@@ -191,37 +196,14 @@ func (s *Server) deepstackDetect(w http.ResponseWriter, r *http.Request, defMin 
 	if det == nil {
 		return nil, none, 0, errNotReady
 	}
-	img, format, err := imageio.Decode(bytes.NewReader(form.image), imageio.Limits{MaxPixels: s.cfg.MaxPixels})
+	handed = true
+	d, release, err := s.detectData(r, det, form.image, opts, faceQuery{}, false)
 	if err != nil {
-		return nil, none, 0, fmt.Errorf("decoding the image: %w", err)
-	}
-	form.image = nil // the decoded image is all that is needed now
-	b := img.Bounds()
-	info := infoFrom(r.Context())
-	if info != nil {
-		info.width, info.height, info.format = b.Dx(), b.Dy(), format
-	}
-	s.metrics.pixels.Observe(float64(b.Dx()) * float64(b.Dy()))
-
-	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.DetectTimeout)
-	defer cancel()
-	if err := s.pool.acquire(ctx); err != nil {
 		return nil, none, 0, err
 	}
-	start := time.Now()
-	faces, stats, err := func() ([]cascade.Face, cascade.Stats, error) {
-		defer s.pool.release()
-		return det.DetectStats(ctx, img, opts)
-	}()
-	total := time.Since(start)
-	if err != nil {
-		if ctx.Err() != nil && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
-			err = fmt.Errorf("%w (%w)", ctx.Err(), err)
-		}
-		return nil, none, 0, fmt.Errorf("detecting: %w", err)
-	}
-	s.metrics.observeDetection(stats, total, len(faces))
-	return faces, imgSize{b.Dx(), b.Dy()}, minConf, nil
+	release()
+	b := d.img.Bounds()
+	return d.faces, imgSize{b.Dx(), b.Dy()}, minConf, nil
 }
 
 // imgSize is the size of a decoded image.

@@ -604,3 +604,27 @@ func TestE2EDeepStack(t *testing.T) {
 		}
 	}
 }
+
+// TestDeepStackMemoryBudget: the DeepStack routes are admitted by the
+// memory budget like every detecting route: an image that can never fit
+// is a 413 in DeepStack's shape and the detector never runs; a small one
+// is served.
+func TestDeepStackMemoryBudget(t *testing.T) {
+	det := &fakeDetector{faces: twoFaces}
+	s, _ := newServer(t, server.Config{MaxMemory: 40 << 20}, det) // 30 MiB for requests
+	h := s.Handler()
+	for _, rt := range deepstackRoutes {
+		before := det.calls.Load()
+		rec := postForm(t, h, rt.path, []formPart{imagePart(pngBytes(t, 2000, 2000))})
+		wantDeepStackError(t, rec, http.StatusRequestEntityTooLarge, "")
+		if det.calls.Load() != before {
+			t.Fatalf("%s: the detector ran on an image over the budget", rt.path)
+		}
+		if rec := postForm(t, h, rt.path, []formPart{imagePart(pngBytes(t, 64, 64))}); rec.Code != http.StatusOK {
+			t.Errorf("%s: small image: %d %s", rt.path, rec.Code, rec.Body)
+		}
+	}
+	if !strings.Contains(metricsText(t, h), "\nmtcnn_memory_budget_used_bytes 0\n") {
+		t.Error("memory still counted as used after the requests")
+	}
+}

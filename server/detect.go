@@ -77,6 +77,16 @@ func (s *Server) detectFor(w http.ResponseWriter, r *http.Request, annotated boo
 		s.pool.leave()
 		return nil, nil, err
 	}
+	return s.detectData(r, det, data, opts, fq, annotated)
+}
+
+// detectData is detectFor's second half, shared with the routes that
+// read their request in a shape of their own (DeepStack's form): from the
+// image bytes of r, it checks the header, the options and the memory
+// cost, then decodes and detects within the deadline. The caller holds a
+// pool ticket (s.pool.admit); detectData gives it back on failure, and
+// the release it returns on success gives it back with the memory.
+func (s *Server) detectData(r *http.Request, det Detector, data []byte, opts cascade.Options, fq faceQuery, annotated bool) (*detection, func(), error) {
 	lim := imageio.Limits{MaxPixels: s.cfg.MaxPixels}
 	hd, err := imageio.DecodeHeader(data, lim)
 	if err != nil {
