@@ -352,3 +352,45 @@ func testResumeAfter(t *testing.T, sig syscall.Signal) {
 		t.Error("resuming rewrote the lines of the killed run")
 	}
 }
+
+// TestDetectTreeFaceFlags runs detect over a folder with the face flags:
+// each JSON face carries its record (rotation, pose, quality), the crops
+// mirror the tree under -crops, and -largest keeps one face per image.
+func TestDetectTreeFaceFlags(t *testing.T) {
+	dir := photoTree(t, "2024/a.png", "b.png")
+	crops := filepath.Join(t.TempDir(), "crops")
+	stdout, stderr, code := runCLI("detect", "-json", "-quiet", "-largest", "-crops", crops, dir)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("%d lines, want 2:\n%s", len(lines), stdout)
+	}
+	for _, l := range lines {
+		var r struct {
+			Faces []map[string]json.RawMessage `json:"faces"`
+		}
+		if err := json.Unmarshal([]byte(l), &r); err != nil {
+			t.Fatal(err)
+		}
+		if len(r.Faces) != 1 {
+			t.Fatalf("%d faces, want 1: %s", len(r.Faces), l)
+		}
+		for _, k := range []string{"box", "score", "landmarks", "rotation", "pose", "quality"} {
+			if _, ok := r.Faces[0][k]; !ok {
+				t.Errorf("face lacks %q: %s", k, l)
+			}
+		}
+	}
+	for _, p := range []string{"2024/a_0.png", "b_0.png"} {
+		if _, err := os.Stat(filepath.Join(crops, filepath.FromSlash(p))); err != nil {
+			t.Error(err)
+		}
+	}
+	// Again: the crops exist, so every image fails and nothing is overwritten.
+	_, stderr, code = runCLI("detect", "-json", "-quiet", "-crops", crops, dir)
+	if code != 1 || !strings.Contains(stderr, "a_0.png") {
+		t.Errorf("second run: exit %d, stderr %q; want 1 naming the existing crop", code, stderr)
+	}
+}

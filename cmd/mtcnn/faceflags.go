@@ -71,7 +71,7 @@ type faceFlags struct {
 
 func addFaceFlags(fs *flag.FlagSet) *faceFlags {
 	ff := &faceFlags{rot: addRotateFlags(fs)}
-	fs.StringVar(&ff.cropsDir, "crops", "", "write each face's crop to `DIR`/<image name>_<index>.png (index as in the output, from 0; existing files are not overwritten)")
+	fs.StringVar(&ff.cropsDir, "crops", "", "write each face's crop to `DIR`/<image name>_<index>.png, mirroring folders as -o does (index as in the output, from 0; existing files are not overwritten)")
 	fs.StringVar(&ff.cropMode, "crop", "arcface", "crop kind: arcface (aligned on the five landmarks) or box (facenet-pytorch's extract_face)")
 	fs.IntVar(&ff.cropSize, "crop-size", align.DefaultSize, "crop side in pixels, 16 to 1024")
 	fs.Float64Var(&ff.margin, "crop-margin", 0, "box crops: margin in pixels of the output scale, as facenet-pytorch's")
