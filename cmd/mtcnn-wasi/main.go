@@ -29,7 +29,10 @@ import (
 	"strings"
 
 	"github.com/mtcnn-go/mtcnn/cascade"
+	"github.com/mtcnn-go/mtcnn/internal/cliflag"
+	"github.com/mtcnn-go/mtcnn/internal/detopts"
 	"github.com/mtcnn-go/mtcnn/internal/imageio"
+	"github.com/mtcnn-go/mtcnn/quality"
 )
 
 // version and commit are stamped at release build time with
@@ -77,7 +80,7 @@ type detectResult struct {
 	Image  string         `json:"image"`
 	Width  int            `json:"width"`
 	Height int            `json:"height"`
-	Faces  []cascade.Face `json:"faces"`
+	Faces  []quality.Record `json:"faces"` // each face with its rotation (0), pose and quality
 }
 
 func runDetect(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -87,15 +90,11 @@ func runDetect(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprint(stderr, "Usage: mtcnn-wasi detect [flags] IMAGE...\n\nPrints one JSON line per image, as \"mtcnn detect -json\".\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
-	def := cascade.DefaultOptions()
-	minSize := fs.Float64("min-size", 20, "smallest face side in pixels")
-	factor := fs.Float64("factor", 0.709, "pyramid scale step, in (0, 1)")
-	th := thresholdsFlag(def.Thresholds)
-	fs.Var(&th, "thresholds", "P-Net, R-Net, O-Net score thresholds `a,b,c`")
+	optFlags := cliflag.AddOptions(fs)
 	fma := fs.Bool("fma", false, "use fused multiply-add where the CPU has it (no effect on wasm: its kernels are exact)")
 	fs.Bool("json", true, "print JSON lines (always; accepted for the full CLI's command lines)")
 	maxPixels := fs.Int64("max-pixels", imageio.DefaultMaxPixels, "refuse images with more pixels than this (checked before decoding)")
-	paths, err := parseInterspersed(fs, args)
+	paths, err := cliflag.Interspersed(fs, args)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -107,11 +106,12 @@ func runDetect(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fs.Usage()
 		return 2
 	}
-	opts := cascade.Options{MinSize: float32(*minSize), Factor: float32(*factor), Thresholds: th, FMA: *fma}
-	if err := opts.Validate(); err != nil {
+	opts, err := optFlags.Options()
+	if err != nil {
 		fmt.Fprintf(stderr, "mtcnn-wasi detect: %v\n", err)
 		return 2
 	}
+	opts.FMA = *fma
 	det, err := cascade.NewDefault()
 	if err != nil {
 		fmt.Fprintf(stderr, "mtcnn-wasi detect: %v\n", err)
@@ -143,46 +143,18 @@ func detectOne(ctx context.Context, det *cascade.Detector, path string, opts cas
 	if err != nil {
 		return nil, err // names the file
 	}
+	b := img.Bounds()
+	if err := detopts.CheckImage(b.Dx(), b.Dy(), opts, detopts.Flags); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
 	faces, err := det.Detect(ctx, img, opts)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	b := img.Bounds()
-	return &detectResult{Image: path, Width: b.Dx(), Height: b.Dy(), Faces: faces}, nil
-}
-
-// parseInterspersed parses flags that may come before or after the image
-// paths and returns the paths, as the full CLI does.
-func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			return pos, nil
-		}
-		if args[0] == "--" {
-			return append(pos, args[1:]...), nil
-		}
-		pos = append(pos, args[0])
-		args = args[1:]
+	recs := quality.Describe(img, faces, make([]float64, len(faces)))
+	if recs == nil {
+		recs = []quality.Record{}
 	}
+	return &detectResult{Image: path, Width: b.Dx(), Height: b.Dy(), Faces: recs}, nil
 }
 
-// thresholdsFlag parses "a,b,c" into three float32 thresholds.
-type thresholdsFlag [3]float32
-
-func (t *thresholdsFlag) String() string {
-	return fmt.Sprintf("%g,%g,%g", t[0], t[1], t[2])
-}
-
-func (t *thresholdsFlag) Set(s string) error {
-	v, err := cascade.ParseThresholds(s)
-	if err != nil {
-		return err
-	}
-	*t = v
-	return nil
-}

@@ -13,6 +13,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/mtcnn-go/mtcnn/cascade"
+	"github.com/mtcnn-go/mtcnn/internal/cliflag"
 	"github.com/mtcnn-go/mtcnn/internal/imageio"
 	"github.com/mtcnn-go/mtcnn/quality"
 )
@@ -60,7 +61,7 @@ func runDetect(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	fs := flag.NewFlagSet("detect", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, detectUsage); fs.PrintDefaults() }
-	optFlags := addOptionFlags(fs)
+	optFlags := cliflag.AddOptions(fs)
 	fma := fs.Bool("fma", false, "use fused multiply-add where the CPU has it: faster, results within rounding of the reference instead of bit-exact")
 	asJSON := fs.Bool("json", false, "print one JSON object per image per line")
 	outDir := fs.String("o", "", "write `DIR`/<relative path>.png with the faces outlined")
@@ -82,7 +83,7 @@ func runDetect(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fs.Usage()
 		return 2
 	}
-	opts, err := optFlags.options()
+	opts, err := optFlags.Options()
 	if err != nil {
 		fmt.Fprintf(stderr, "mtcnn detect: %v\n", err)
 		return 2

@@ -17,6 +17,7 @@ import (
 
 	"github.com/mtcnn-go/mtcnn/anonymize"
 	"github.com/mtcnn-go/mtcnn/cascade"
+	"github.com/mtcnn-go/mtcnn/internal/cliflag"
 	"github.com/mtcnn-go/mtcnn/internal/imageio"
 	"github.com/mtcnn-go/mtcnn/track"
 	"github.com/mtcnn-go/mtcnn/video"
@@ -70,7 +71,7 @@ func runVideo(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs := flag.NewFlagSet("video", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, videoUsage); fs.PrintDefaults() }
-	optFlags := addOptionFlags(fs)
+	optFlags := cliflag.AddOptions(fs)
 	fma := fs.Bool("fma", false, "use fused multiply-add where the CPU has it: faster, results within rounding of the reference instead of bit-exact")
 	maxPixels := fs.Int64("max-pixels", imageio.DefaultMaxPixels, "refuse frames with more pixels than this (checked from the header before allocating)")
 	modelPath := fs.String("model", "", "model to use instead of the embedded one (see mtcnn detect -h)")
@@ -120,7 +121,7 @@ func runVideo(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	case *quality < 1 || *quality > 100:
 		return usageErr("-quality must be in [1, 100]")
 	}
-	detOpts, err := optFlags.options()
+	detOpts, err := optFlags.Options()
 	if err != nil {
 		fmt.Fprintf(stderr, "mtcnn video: %v\n", err)
 		return 2
