@@ -77,9 +77,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 // detectResult is one image's JSON line, as "mtcnn detect -json" writes it.
 type detectResult struct {
-	Image  string         `json:"image"`
-	Width  int            `json:"width"`
-	Height int            `json:"height"`
+	Image  string           `json:"image"`
+	Width  int              `json:"width"`
+	Height int              `json:"height"`
 	Faces  []quality.Record `json:"faces"` // each face with its rotation (0), pose and quality
 }
 
@@ -157,4 +157,3 @@ func detectOne(ctx context.Context, det *cascade.Detector, path string, opts cas
 	}
 	return &detectResult{Image: path, Width: b.Dx(), Height: b.Dy(), Faces: recs}, nil
 }
-
