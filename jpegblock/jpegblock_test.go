@@ -1,0 +1,386 @@
+package jpegblock
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"math"
+	"testing"
+)
+
+// testImage is a smooth gradient with some texture, w x h.
+func testImage(w, h int, gray bool) image.Image {
+	if gray {
+		g := image.NewGray(image.Rect(0, 0, w, h))
+		for y := range h {
+			for x := range w {
+				g.SetGray(x, y, color.Gray{uint8((x*3 + y*5 + (x*y)%17) % 256)})
+			}
+		}
+		return g
+	}
+	m := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := range h {
+		for x := range w {
+			m.SetRGBA(x, y, color.RGBA{uint8(x * 255 / w), uint8(y * 255 / h), uint8((x*y)%31*8 + int(40*math.Sin(float64(x)/7))), 255})
+		}
+	}
+	return m
+}
+
+func goJPEG(t testing.TB, img image.Image, q int) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	if err := jpeg.Encode(&b, img, &jpeg.Options{Quality: q}); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// jpeg444 encodes img as 4:4:4 with this package's encoder.
+func jpeg444(t testing.TB, img image.Image, restart int) []byte {
+	t.Helper()
+	src := goJPEG(t, img, 90) // for its quantisation tables
+	m, err := Parse(src, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := img.Bounds()
+	m.Hmax, m.Vmax = 1, 1
+	m.MCUsX, m.MCUsY = (b.Dx()+7)/8, (b.Dy()+7)/8
+	m.RestartInterval = restart
+	for ci := range m.Components {
+		c := &m.Components[ci]
+		c.H, c.V, c.BlocksX, c.BlocksY = 1, 1, m.MCUsX, m.MCUsY
+		c.Coef = make([]int16, m.MCUsX*m.MCUsY*64)
+	}
+	var blk [64]float64
+	for by := range m.MCUsY {
+		for bx := range m.MCUsX {
+			for ci := range m.Components {
+				for j := range 8 {
+					for i := range 8 {
+						blk[j*8+i] = sample(img, b.Min, m, ci, bx*8+i, by*8+j, 1, 1) - 128
+					}
+				}
+				fdctQuant(&blk, m.Quant[m.Components[ci].Tq], m.Components[ci].Block(bx, by))
+			}
+		}
+	}
+	var out bytes.Buffer
+	if err := m.Encode(&out, TablesOptimal); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
+}
+
+// withRestart re-encodes data with a restart interval.
+func withRestart(t testing.TB, data []byte, ri int) []byte {
+	t.Helper()
+	m, err := Parse(data, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.RestartInterval = ri
+	var out bytes.Buffer
+	if err := m.Encode(&out, TablesStandard); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
+}
+
+type testCase struct {
+	name string
+	data []byte
+	mcu  int // MCU side in pixels
+}
+
+func testCases(t testing.TB) []testCase {
+	col, gray := testImage(203, 141, false), testImage(203, 141, true)
+	return []testCase{
+		{"gray-q50", goJPEG(t, gray, 50), 8},
+		{"gray-q95", goJPEG(t, gray, 95), 8},
+		{"gray-restart5", withRestart(t, goJPEG(t, gray, 80), 5), 8},
+		{"420-q30", goJPEG(t, col, 30), 16},
+		{"420-q75", goJPEG(t, col, 75), 16},
+		{"420-q100", goJPEG(t, col, 100), 16},
+		{"420-restart3", withRestart(t, goJPEG(t, col, 85), 3), 16},
+		{"444-q90", jpeg444(t, col, 0), 8},
+		{"444-restart7", jpeg444(t, col, 7), 8},
+	}
+}
+
+func decode(t testing.TB, data []byte) image.Image {
+	t.Helper()
+	img, err := jpeg.Decode(bytes.NewReader(data))
+	if err != nil {
+		t.Fatalf("image/jpeg: %v", err)
+	}
+	return img
+}
+
+// samePixels reports the first pixel outside skip where a and b differ.
+func samePixels(t *testing.T, a, b image.Image, skip func(x, y int) bool) {
+	t.Helper()
+	if a.Bounds() != b.Bounds() {
+		t.Fatalf("bounds %v vs %v", a.Bounds(), b.Bounds())
+	}
+	r := a.Bounds()
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			if skip != nil && skip(x, y) {
+				continue
+			}
+			if a.At(x, y) != b.At(x, y) {
+				t.Fatalf("pixel (%d,%d): %v vs %v", x, y, a.At(x, y), b.At(x, y))
+			}
+		}
+	}
+}
+
+// scanData returns the bytes from the first SOS segment to the end.
+func scanData(t *testing.T, data []byte) []byte {
+	t.Helper()
+	for p := 2; p+4 <= len(data); {
+		n := int(binary.BigEndian.Uint16(data[p+2:]))
+		if data[p+1] == 0xDA {
+			return data[p+4+n-2:]
+		}
+		p += 2 + n
+	}
+	t.Fatal("no SOS")
+	return nil
+}
+
+// markers lists the segment markers before the first SOS.
+func markers(t *testing.T, data []byte) []byte {
+	t.Helper()
+	var ms []byte
+	for p := 2; p+4 <= len(data); {
+		ms = append(ms, data[p+1])
+		if data[p+1] == 0xDA {
+			return ms
+		}
+		p += 2 + int(binary.BigEndian.Uint16(data[p+2:]))
+	}
+	t.Fatal("no SOS")
+	return nil
+}
+
+func TestRoundTrip(t *testing.T) {
+	for _, tc := range testCases(t) {
+		for _, tab := range []Tables{TablesOptimal, TablesKeep, TablesStandard} {
+			m, err := Parse(tc.data, 0)
+			if err != nil {
+				t.Fatalf("%s: %v", tc.name, err)
+			}
+			var out bytes.Buffer
+			if err := m.Encode(&out, tab); err != nil {
+				t.Fatalf("%s tables %d: %v", tc.name, tab, err)
+			}
+			samePixels(t, decode(t, tc.data), decode(t, out.Bytes()), nil)
+			if tab == TablesKeep && !bytes.Equal(scanData(t, tc.data), scanData(t, out.Bytes())) {
+				t.Errorf("%s: entropy-coded data differs with the input's own tables", tc.name)
+			}
+			for _, mk := range markers(t, out.Bytes()) {
+				if mk >= 0xE0 && mk <= 0xEF || mk == 0xFE {
+					t.Errorf("%s: output has marker %#x", tc.name, mk)
+				}
+			}
+		}
+	}
+}
+
+// editRect changes the pixels of r in img (an image/jpeg decode) in
+// place: flat mid grey.
+func editRect(img image.Image, r image.Rectangle) {
+	switch p := img.(type) {
+	case *image.YCbCr:
+		for y := r.Min.Y; y < r.Max.Y; y++ {
+			for x := r.Min.X; x < r.Max.X; x++ {
+				p.Y[p.YOffset(x, y)] = 100
+				p.Cb[p.COffset(x, y)] = 90
+				p.Cr[p.COffset(x, y)] = 160
+			}
+		}
+	case *image.Gray:
+		for y := r.Min.Y; y < r.Max.Y; y++ {
+			for x := r.Min.X; x < r.Max.X; x++ {
+				p.Pix[p.PixOffset(x, y)] = 100
+			}
+		}
+	}
+}
+
+func TestPatch(t *testing.T) {
+	for _, tc := range testCases(t) {
+		for _, r := range []image.Rectangle{image.Rect(0, 0, 0, 0), image.Rect(37, 21, 90, 60), image.Rect(190, 130, 203, 141)} {
+			edited := decode(t, tc.data)
+			editRect(edited, r)
+			var out bytes.Buffer
+			res, err := Patch(&out, tc.data, edited, Options{})
+			if err != nil {
+				t.Fatalf("%s: %v", tc.name, err)
+			}
+			if res.MCUWidth != tc.mcu || res.MCUHeight != tc.mcu {
+				t.Errorf("%s: MCU %dx%d, want %d", tc.name, res.MCUWidth, res.MCUHeight, tc.mcu)
+			}
+			// The touched MCUs are exactly those r overlaps.
+			want := 0
+			for my := range res.MCUsY {
+				for mx := range res.MCUsX {
+					cell := image.Rect(mx*tc.mcu, my*tc.mcu, mx*tc.mcu+tc.mcu, my*tc.mcu+tc.mcu)
+					in := cell.Overlaps(r)
+					if in {
+						want++
+					}
+					if res.Touched[my*res.MCUsX+mx] != in {
+						t.Errorf("%s %v: MCU (%d,%d) touched %v", tc.name, r, mx, my, !in)
+					}
+				}
+			}
+			if res.Reencoded != want {
+				t.Errorf("%s %v: %d MCUs re-encoded, want %d", tc.name, r, res.Reencoded, want)
+			}
+			got := decode(t, out.Bytes())
+			samePixels(t, decode(t, tc.data), got, func(x, y int) bool {
+				return res.Touched[(y/tc.mcu)*res.MCUsX+x/tc.mcu]
+			})
+			// Inside the edit, the output is close to the edited pixels.
+			var sum, n float64
+			for y := r.Min.Y; y < r.Max.Y; y++ {
+				for x := r.Min.X; x < r.Max.X; x++ {
+					a, _, _, _ := got.At(x, y).RGBA()
+					b, _, _, _ := edited.At(x, y).RGBA()
+					sum += math.Abs(float64(a>>8) - float64(b>>8))
+					n++
+				}
+			}
+			if n > 0 && sum/n > 10 { // q30 quantises the edge block coarsely
+				t.Errorf("%s %v: edited region off by %.2f levels on average", tc.name, r, sum/n)
+			}
+		}
+	}
+}
+
+// patchHeader returns data with the frame header byte at off (from the
+// SOF marker) set to v.
+func patchSOF(t *testing.T, data []byte, off int, v byte) []byte {
+	d := append([]byte(nil), data...)
+	i := bytes.Index(d, []byte{0xFF, 0xC0})
+	if i < 0 {
+		t.Fatal("no SOF0")
+	}
+	d[i+off] = v
+	return d
+}
+
+func withEXIFOrientation(data []byte, o uint16) []byte {
+	tiff := []byte{'M', 'M', 0, 42, 0, 0, 0, 8, 0, 1, 0x01, 0x12, 0, 3, 0, 0, 0, 1, byte(o >> 8), byte(o), 0, 0, 0, 0, 0, 0}
+	body := append([]byte("Exif\x00\x00"), tiff...)
+	seg := []byte{0xFF, 0xE1, byte((len(body) + 2) >> 8), byte(len(body) + 2)}
+	out := append([]byte{0xFF, 0xD8}, seg...)
+	out = append(out, body...)
+	return append(out, data[2:]...)
+}
+
+func TestErrors(t *testing.T) {
+	good := goJPEG(t, testImage(40, 30, false), 80)
+	img := decode(t, good)
+	cases := []struct {
+		name string
+		data []byte
+		want error
+	}{
+		{"empty", nil, ErrCorrupt},
+		{"png", []byte("\x89PNG\r\n\x1a\n"), ErrCorrupt},
+		{"truncated", good[:len(good)/2], ErrCorrupt},
+		{"no-eoi", good[:len(good)-2], ErrCorrupt},
+		{"progressive", bytes.Replace(good, []byte{0xFF, 0xC0}, []byte{0xFF, 0xC2}, 1), ErrUnsupported},
+		{"arithmetic", bytes.Replace(good, []byte{0xFF, 0xC0}, []byte{0xFF, 0xC9}, 1), ErrUnsupported},
+		{"12-bit", patchSOF(t, good, 4, 12), ErrUnsupported},
+		{"huge", patchSOF(t, patchSOF(t, good, 5, 0xFF), 7, 0xFF), ErrTooLarge},
+		{"zero-width", patchSOF(t, patchSOF(t, good, 7, 0), 8, 0), ErrCorrupt},
+		{"bad-sampling", patchSOF(t, good, 11, 0x55), ErrCorrupt},
+		{"exif-rotated", withEXIFOrientation(good, 6), ErrUnsupported},
+	}
+	for _, tc := range cases {
+		_, err := Patch(&bytes.Buffer{}, tc.data, img, Options{MaxPixels: 1 << 20})
+		if !errors.Is(err, tc.want) {
+			t.Errorf("%s: got %v, want %v", tc.name, err, tc.want)
+		}
+	}
+	// EXIF orientation 1 is kept block-exact.
+	if _, err := Patch(&bytes.Buffer{}, withEXIFOrientation(good, 1), img, Options{}); err != nil {
+		t.Errorf("orientation 1: %v", err)
+	}
+	// A size mismatch is an error.
+	if _, err := Patch(&bytes.Buffer{}, good, image.NewRGBA(image.Rect(0, 0, 10, 10)), Options{}); err == nil {
+		t.Error("size mismatch accepted")
+	}
+	// WriteEdited falls back and says why.
+	var out bytes.Buffer
+	fb, err := WriteEdited(&out, withEXIFOrientation(good, 6), img, 90)
+	if err != nil || !errors.Is(fb, ErrUnsupported) {
+		t.Errorf("WriteEdited on a rotated file: fallback %v, err %v", fb, err)
+	}
+	if _, err := jpeg.Decode(&out); err != nil {
+		t.Errorf("fallback output: %v", err)
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	for _, tc := range testCases(f) {
+		f.Add(tc.data)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, err := Parse(data, 1<<20)
+		if err != nil {
+			return
+		}
+		var out bytes.Buffer
+		if err := m.Encode(&out, TablesKeep); err != nil {
+			return
+		}
+		m2, err := Parse(out.Bytes(), 1<<20)
+		if err != nil {
+			t.Fatalf("re-parsing our own output: %v", err)
+		}
+		for i := range m.Components {
+			if !equalCoef(m, m2, i) {
+				t.Fatalf("component %d changed in a round trip", i)
+			}
+		}
+	})
+}
+
+// equalCoef compares the coded blocks of component i.
+func equalCoef(a, b *Image, i int) bool {
+	ca, cb := &a.Components[i], &b.Components[i]
+	if len(a.Components) == 1 {
+		for by := range (a.Height + 7) / 8 {
+			for bx := range (a.Width + 7) / 8 {
+				if !slicesEqual(ca.Block(bx, by), cb.Block(bx, by)) {
+					return false
+				}
+			}
+		}
+		return true
+	}
+	return slicesEqual(ca.Coef, cb.Coef)
+}
+
+func slicesEqual(a, b []int16) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
