@@ -154,7 +154,7 @@ func channel(img image.Image, ci, x, y int) uint8 {
 // differ returns a function reporting whether any pixel of r (in
 // JPEG coordinates, from 0) differs between a (as image/jpeg decoded the
 // original) and b. Images of the same concrete layout are compared
-// sample by sample, others by colour.
+// sample by sample, others by colour at 8 bits per channel.
 func differ(a, b image.Image) func(r image.Rectangle) bool {
 	ao, bo := a.Bounds().Min, b.Bounds().Min
 	switch pa := a.(type) {
@@ -192,7 +192,9 @@ func differ(a, b image.Image) func(r image.Rectangle) bool {
 			for x := r.Min.X; x < r.Max.X; x++ {
 				r1, g1, b1, a1 := a.At(x+ao.X, y+ao.Y).RGBA()
 				r2, g2, b2, a2 := b.At(x+bo.X, y+bo.Y).RGBA()
-				if r1 != r2 || g1 != g2 || b1 != b2 || a1 != a2 {
+				// 8 bits per channel: what image/jpeg's YCbCr
+				// converts to in draw.Draw and encoders.
+				if r1>>8 != r2>>8 || g1>>8 != g2>>8 || b1>>8 != b2>>8 || a1>>8 != a2>>8 {
 					return true
 				}
 			}

@@ -120,3 +120,35 @@ func BenchmarkEncodeSolvay(b *testing.B) {
 		}
 	})
 }
+
+// TestPatchSolvayUnchanged: with no pixel changed, no MCU is re-encoded
+// and, with the input's own Huffman tables, the entropy-coded data is
+// the input's byte for byte.
+func TestPatchSolvayUnchanged(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(testenv.Shared(t), "testdata", "images", "solvay.jpg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := jpeg.Decode(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	res, err := jpegblock.Patch(&buf, data, img, jpegblock.Options{Tables: jpegblock.TablesKeep})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Reencoded != 0 {
+		t.Errorf("%d MCUs re-encoded with no change", res.Reencoded)
+	}
+	sos := func(d []byte) []byte {
+		i := bytes.Index(d, []byte{0xFF, 0xDA})
+		if i < 0 {
+			t.Fatal("no SOS")
+		}
+		return d[i:]
+	}
+	if !bytes.Equal(sos(data), sos(buf.Bytes())) {
+		t.Error("scan (header and entropy-coded data) differs from the input's")
+	}
+}
