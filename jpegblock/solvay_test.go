@@ -91,6 +91,7 @@ func TestPatchSolvay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("detector finds %d faces after", len(faces))
 	if len(faces) > 2 {
 		t.Errorf("detector finds %d faces after anonymising, want <= 2", len(faces))
 	}
