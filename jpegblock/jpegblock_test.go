@@ -330,12 +330,17 @@ func TestErrors(t *testing.T) {
 		{"zero-width", patchSOF(t, patchSOF(t, good, 7, 0), 8, 0), ErrCorrupt},
 		{"bad-sampling", patchSOF(t, good, 11, 0x55), ErrCorrupt},
 		{"exif-rotated", withEXIFOrientation(good, 6), ErrUnsupported},
+		{"adobe-rgb", append([]byte{0xFF, 0xD8, 0xFF, 0xEE, 0, 14, 'A', 'd', 'o', 'b', 'e', 0, 100, 0, 0, 0, 0, 0}, good[2:]...), ErrUnsupported},
 	}
 	for _, tc := range cases {
 		_, err := Patch(&bytes.Buffer{}, tc.data, img, Options{MaxPixels: 1 << 20})
 		if !errors.Is(err, tc.want) {
 			t.Errorf("%s: got %v, want %v", tc.name, err, tc.want)
 		}
+	}
+	// Four components (CMYK) are not handled.
+	if _, err := parseFrame([]byte{8, 0, 16, 0, 16, 4, 1, 0x11, 0, 2, 0x11, 1, 3, 0x11, 1, 4, 0x11, 0}, 1<<20, 1000); !errors.Is(err, ErrUnsupported) {
+		t.Errorf("CMYK frame: got %v, want ErrUnsupported", err)
 	}
 	// EXIF orientation 1 is kept block-exact.
 	if _, err := Patch(&bytes.Buffer{}, withEXIFOrientation(good, 1), img, Options{}); err != nil {
