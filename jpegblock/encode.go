@@ -310,16 +310,20 @@ func (c *coder) symbol(ci int, dc bool, rs byte, v int32) {
 	}
 }
 
-// scan walks every coded block in output order: interleaved MCUs for
-// several components, the component's own block grid for one.
-func (c *coder) scan() {
+// scan walks every coded block of the scan of components comps in
+// output order: interleaved MCUs for several components, the component's
+// own block grid for one.
+func (c *coder) scan(comps []int) {
 	m := c.m
 	ri := m.RestartInterval
 	preds := make([]int32, len(m.Components))
 	var units, perRow int
-	if len(m.Components) == 1 {
-		perRow = (m.Width + 7) / 8
-		units = perRow * ((m.Height + 7) / 8)
+	if len(comps) == 1 {
+		k := &m.Components[comps[0]]
+		cw := (m.Width*k.H + m.Hmax - 1) / m.Hmax
+		ch := (m.Height*k.V + m.Vmax - 1) / m.Vmax
+		perRow = (cw + 7) / 8
+		units = perRow * ((ch + 7) / 8)
 	} else {
 		perRow = m.MCUsX
 		units = m.MCUsX * m.MCUsY
@@ -333,11 +337,12 @@ func (c *coder) scan() {
 			}
 		}
 		ux, uy := u%perRow, u/perRow
-		if len(m.Components) == 1 {
-			c.block(0, m.Components[0].Block(ux, uy), &preds[0])
+		if len(comps) == 1 {
+			ci := comps[0]
+			c.block(ci, m.Components[ci].Block(ux, uy), &preds[ci])
 			continue
 		}
-		for ci := range m.Components {
+		for _, ci := range comps {
 			k := &m.Components[ci]
 			for v := range k.V {
 				for h := range k.H {
@@ -346,18 +351,36 @@ func (c *coder) scan() {
 			}
 		}
 	}
+	if !c.count {
+		c.bw.pad()
+	}
 }
 
 // Encode writes m as a baseline JPEG: SOI, DQT, SOF0, DHT, DRI (when
 // RestartInterval is set), one SOS with its data, EOI. Nothing else: no
 // APPn or COM segment, so no metadata at all.
 func (m *Image) Encode(w io.Writer, tables Tables) error {
+	if m == nil || len(m.Components) == 0 {
+		return errors.New("jpegblock: Encode of an empty Image")
+	}
+	all := make([]int, len(m.Components))
+	for i := range all {
+		all[i] = i
+	}
+	return m.encode(w, tables, [][]int{all})
+}
+
+// encode writes m with one scan per element of scans, each listing the
+// components it holds (every component in exactly one scan).
+func (m *Image) encode(w io.Writer, tables Tables, scans [][]int) error {
 	if m == nil || len(m.Components) == 0 || m.Width < 1 || m.Height < 1 || m.Width > 65535 || m.Height > 65535 {
 		return errors.New("jpegblock: Encode of an empty or invalid Image")
 	}
 	nc := len(m.Components)
 	cnt := &coder{m: m, count: true, dcF: make([][256]int64, nc), acF: make([][256]int64, nc)}
-	cnt.scan()
+	for _, sc := range scans {
+		cnt.scan(sc)
+	}
 	if cnt.err != nil {
 		return cnt.err
 	}
@@ -457,11 +480,6 @@ func (m *Image) Encode(w io.Writer, tables Tables) error {
 	if m.RestartInterval > 0 {
 		seg(0xDD, []byte{byte(m.RestartInterval >> 8), byte(m.RestartInterval)})
 	}
-	sos := []byte{byte(nc)}
-	for ci, k := range m.Components {
-		sos = append(sos, k.ID, byte(dcIdx[ci]<<4|acIdx[ci]))
-	}
-	seg(0xDA, append(sos, 0, 63, 0))
 	wr := &coder{m: m, bw: &bitWriter{w: bw}, dcE: make([]*huffEnc, nc), acE: make([]*huffEnc, nc)}
 	encs := map[*huffSpec]*huffEnc{}
 	for ci := range nc {
@@ -472,11 +490,17 @@ func (m *Image) Encode(w io.Writer, tables Tables) error {
 		}
 		wr.dcE[ci], wr.acE[ci] = encs[dcS[ci]], encs[acS[ci]]
 	}
-	wr.scan()
-	if wr.err != nil {
-		return wr.err
+	for _, sc := range scans {
+		sos := []byte{byte(len(sc))}
+		for _, ci := range sc {
+			sos = append(sos, m.Components[ci].ID, byte(dcIdx[ci]<<4|acIdx[ci]))
+		}
+		seg(0xDA, append(sos, 0, 63, 0))
+		wr.scan(sc)
+		if wr.err != nil {
+			return wr.err
+		}
 	}
-	wr.bw.pad()
 	bw.Write([]byte{0xFF, 0xD9})
 	return bw.Flush()
 }

@@ -93,6 +93,22 @@ func withRestart(t testing.TB, data []byte, ri int) []byte {
 	return out.Bytes()
 }
 
+// withScans re-encodes data with one scan per element of scans and a
+// restart interval.
+func withScans(t testing.TB, data []byte, ri int, scans ...[]int) []byte {
+	t.Helper()
+	m, err := Parse(data, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.RestartInterval = ri
+	var out bytes.Buffer
+	if err := m.encode(&out, TablesOptimal, scans); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
+}
+
 type testCase struct {
 	name string
 	data []byte
@@ -110,6 +126,8 @@ func testCases(t testing.TB) []testCase {
 		{"420-q75", goJPEG(t, col, 75), 16, 75},
 		{"420-q100", goJPEG(t, col, 100), 16, 100},
 		{"420-restart3", withRestart(t, goJPEG(t, col, 85), 3), 16, 85},
+		{"420-3scans", withScans(t, goJPEG(t, col, 70), 0, []int{0}, []int{1}, []int{2}), 16, 70},
+		{"420-2scans-restart4", withScans(t, goJPEG(t, col, 70), 4, []int{2}, []int{0, 1}), 16, 70},
 		{"444-q90", jpeg444(t, col, 0), 8, 90},
 		{"444-restart7", jpeg444(t, col, 7), 8, 90},
 	}
@@ -184,7 +202,7 @@ func TestRoundTrip(t *testing.T) {
 				t.Fatalf("%s tables %d: %v", tc.name, tab, err)
 			}
 			samePixels(t, decode(t, tc.data), decode(t, out.Bytes()), nil)
-			if tab == TablesKeep && !bytes.Equal(scanData(t, tc.data), scanData(t, out.Bytes())) {
+			if tab == TablesKeep && bytes.Count(tc.data, []byte{0xFF, 0xDA}) == 1 && !bytes.Equal(scanData(t, tc.data), scanData(t, out.Bytes())) {
 				t.Errorf("%s: entropy-coded data differs with the input's own tables", tc.name)
 			}
 			for _, mk := range markers(t, out.Bytes()) {
