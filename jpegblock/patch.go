@@ -159,15 +159,18 @@ func differ(a, b image.Image) func(r image.Rectangle) bool {
 	ao, bo := a.Bounds().Min, b.Bounds().Min
 	switch pa := a.(type) {
 	case *image.YCbCr:
-		if pb, ok := b.(*image.YCbCr); ok && pb.SubsampleRatio == pa.SubsampleRatio {
+		if pb, ok := b.(*image.YCbCr); ok && pb.SubsampleRatio == pa.SubsampleRatio && ao == bo {
 			return func(r image.Rectangle) bool {
+				r = r.Add(ao)
 				for y := r.Min.Y; y < r.Max.Y; y++ {
-					for x := r.Min.X; x < r.Max.X; x++ {
-						ia, ib := pa.YOffset(x+ao.X, y+ao.Y), pb.YOffset(x+bo.X, y+bo.Y)
-						ca, cb := pa.COffset(x+ao.X, y+ao.Y), pb.COffset(x+bo.X, y+bo.Y)
-						if pa.Y[ia] != pb.Y[ib] || pa.Cb[ca] != pb.Cb[cb] || pa.Cr[ca] != pb.Cr[cb] {
-							return true
-						}
+					ia, ib := pa.YOffset(r.Min.X, y), pb.YOffset(r.Min.X, y)
+					if !bytes.Equal(pa.Y[ia:ia+r.Dx()], pb.Y[ib:ib+r.Dx()]) {
+						return true
+					}
+					ca0, ca1 := pa.COffset(r.Min.X, y), pa.COffset(r.Max.X-1, y)+1
+					cb0, cb1 := pb.COffset(r.Min.X, y), pb.COffset(r.Max.X-1, y)+1
+					if !bytes.Equal(pa.Cb[ca0:ca1], pb.Cb[cb0:cb1]) || !bytes.Equal(pa.Cr[ca0:ca1], pb.Cr[cb0:cb1]) {
+						return true
 					}
 				}
 				return false
