@@ -212,30 +212,42 @@ func optimalSpec(freq0 *[256]int64) *huffSpec {
 	return s
 }
 
-// bitWriter writes entropy-coded bits with 0xFF byte stuffing.
+// bitWriter writes entropy-coded bits with 0xFF byte stuffing, through
+// a byte buffer flushed to w.
 type bitWriter struct {
 	w   *bufio.Writer
-	acc uint32
+	buf []byte
+	acc uint64
 	n   uint
 }
 
 func (b *bitWriter) put(v uint32, n uint) {
-	b.acc = b.acc<<n | v&(1<<n-1)
+	b.acc = b.acc<<n | uint64(v&(1<<n-1))
 	b.n += n
 	for b.n >= 8 {
-		c := byte(b.acc >> (b.n - 8))
-		b.w.WriteByte(c)
-		if c == 0xFF {
-			b.w.WriteByte(0)
-		}
 		b.n -= 8
+		c := byte(b.acc >> b.n)
+		b.buf = append(b.buf, c)
+		if c == 0xFF {
+			b.buf = append(b.buf, 0)
+		}
+	}
+	if len(b.buf) >= 16<<10 {
+		b.flush()
 	}
 }
 
+func (b *bitWriter) flush() {
+	b.w.Write(b.buf)
+	b.buf = b.buf[:0]
+}
+
+// pad fills the last byte with 1 bits and flushes.
 func (b *bitWriter) pad() {
 	if b.n > 0 {
 		b.put(0xFF, 8-b.n)
 	}
+	b.flush()
 }
 
 // coder walks the blocks of a scan, counting symbols or writing them.
@@ -480,7 +492,7 @@ func (m *Image) encode(w io.Writer, tables Tables, scans [][]int) error {
 	if m.RestartInterval > 0 {
 		seg(0xDD, []byte{byte(m.RestartInterval >> 8), byte(m.RestartInterval)})
 	}
-	wr := &coder{m: m, bw: &bitWriter{w: bw}, dcE: make([]*huffEnc, nc), acE: make([]*huffEnc, nc)}
+	wr := &coder{m: m, bw: &bitWriter{w: bw, buf: make([]byte, 0, 17<<10)}, dcE: make([]*huffEnc, nc), acE: make([]*huffEnc, nc)}
 	encs := map[*huffSpec]*huffEnc{}
 	for ci := range nc {
 		for _, s := range []*huffSpec{dcS[ci], acS[ci]} {
