@@ -275,6 +275,15 @@ func TestPatch(t *testing.T) {
 			samePixels(t, decode(t, tc.data), got, func(x, y int) bool {
 				return res.Touched[(y/tc.mcu)*res.MCUsX+x/tc.mcu]
 			})
+			// Within touched MCUs, luma blocks away from the edit keep
+			// their samples (the chroma samples the edit changed reach
+			// at most one pixel past it).
+			if i < 3 {
+				kept := keptLuma(t, decode(t, tc.data), got, r.Inset(-1))
+				if tc.mcu == 16 && i == 2 && kept == 0 {
+					t.Errorf("%s %v: no luma block kept inside the touched MCUs", tc.name, r)
+				}
+			}
 			// Inside the edit, the output is as close to the edited
 			// pixels as a whole re-encode by image/jpeg with the same
 			// tables (4:2:0 for colour).
@@ -286,6 +295,45 @@ func TestPatch(t *testing.T) {
 			}
 		}
 	}
+}
+
+// keptLuma checks that every 8x8 luma block of b not overlapping r has
+// a's luma samples, and counts those blocks that overlap r's 16x16
+// MCUs.
+func keptLuma(t *testing.T, a, b image.Image, r image.Rectangle) int {
+	t.Helper()
+	luma := func(img image.Image, x, y int) uint8 {
+		switch p := img.(type) {
+		case *image.YCbCr:
+			return p.Y[p.YOffset(x, y)]
+		case *image.Gray:
+			return p.Pix[p.PixOffset(x, y)]
+		}
+		t.Fatalf("decoded as %T", img)
+		return 0
+	}
+	bounds := a.Bounds()
+	kept := 0
+	for by := 0; by*8 < bounds.Dy(); by++ {
+		for bx := 0; bx*8 < bounds.Dx(); bx++ {
+			br := image.Rect(bx*8, by*8, bx*8+8, by*8+8).Intersect(bounds)
+			if br.Overlaps(r) {
+				continue
+			}
+			for y := br.Min.Y; y < br.Max.Y; y++ {
+				for x := br.Min.X; x < br.Max.X; x++ {
+					if luma(a, x, y) != luma(b, x, y) {
+						t.Fatalf("luma at (%d,%d) changed, outside %v", x, y, r)
+					}
+				}
+			}
+			mcu := image.Rect(bx/2*16, by/2*16, bx/2*16+16, by/2*16+16)
+			if mcu.Overlaps(r) {
+				kept++
+			}
+		}
+	}
+	return kept
 }
 
 // meanErr is the mean absolute difference of a and b over r, in 8-bit

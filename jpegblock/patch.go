@@ -37,6 +37,10 @@ type Result struct {
 	Touched []bool
 	// Reencoded counts the true flags.
 	Reencoded int
+	// Blocks counts the 8x8 blocks re-encoded: within a touched MCU, a
+	// block none of whose pixels changed (a luma block of a 4:2:0 MCU
+	// beside the edit) is copied too.
+	Blocks int
 }
 
 // Patch writes the baseline JPEG orig with the pixels of edited (an
@@ -46,7 +50,9 @@ type Result struct {
 // DCT, quantised with orig's own tables) from edited converted to YCbCr
 // and subsampled as orig is. Every other MCU's coefficients are copied,
 // so it decodes to exactly the pixels it had. A change is thus rounded
-// out to whole MCUs (8x8 pixels for 4:4:4 and grey, 16x16 for 4:2:0).
+// out to whole MCUs (8x8 pixels for 4:4:4 and grey, 16x16 for 4:2:0);
+// within a touched MCU, a block none of whose pixels changed is copied
+// too.
 // The output has no metadata (no APPn or COM segment).
 //
 // Errors wrap ErrUnsupported for JPEGs this package does not handle
@@ -87,6 +93,13 @@ func Patch(w io.Writer, orig []byte, edited image.Image, opts Options) (Result, 
 				for v := range c.V {
 					for h := range c.H {
 						bx, by := mx*c.H+h, my*c.V+v
+						br := image.Rect(bx*8*sx, by*8*sy, (bx*8+8)*sx, (by*8+8)*sy).Intersect(r)
+						if !changed(br) {
+							// Keep a block whose pixels are all unchanged
+							// (a luma block beside the edit).
+							continue
+						}
+						res.Blocks++
 						for j := range 8 {
 							for i := range 8 {
 								blk[j*8+i] = sample(edited, eb.Min, m, ci, (bx*8+i)*sx, (by*8+j)*sy, sx, sy) - 128

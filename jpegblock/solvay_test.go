@@ -85,8 +85,8 @@ func TestPatchSolvay(t *testing.T) {
 	if res.Reencoded == 0 || kept == 0 {
 		t.Errorf("%d MCUs re-encoded, %d pixels kept", res.Reencoded, kept)
 	}
-	t.Logf("%dx%d MCUs, %d of %d re-encoded; %d pixels kept exactly; %d bytes in, %d out",
-		res.MCUWidth, res.MCUHeight, res.Reencoded, res.MCUsX*res.MCUsY, kept, len(data), len(out))
+	t.Logf("%dx%d MCUs, %d of %d re-encoded (%d blocks); %d pixels kept exactly; %d bytes in, %d out",
+		res.MCUWidth, res.MCUHeight, res.Reencoded, res.MCUsX*res.MCUsY, res.Blocks, kept, len(data), len(out))
 	faces, err := det.Detect(context.Background(), got, cascade.DefaultOptions())
 	if err != nil {
 		t.Fatal(err)
