@@ -228,6 +228,7 @@ func (j *job) detect() (*detection, error) {
 	if err != nil {
 		return nil, fmt.Errorf("decoding the image: %w", err)
 	}
+	data := j.data // kept for a block-exact JPEG answer (counted in j.cost)
 	j.data = nil
 	b := img.Bounds()
 	s.metrics.pixels.Observe(float64(b.Dx()) * float64(b.Dy()))
@@ -248,7 +249,7 @@ func (j *job) detect() (*detection, error) {
 		return nil, fmt.Errorf("detecting: %w", err)
 	}
 	s.metrics.observeDetection(stats, total, len(faces))
-	return &detection{img: img, codec: format, rots: rots, faces: faces, stats: stats, total: total}, nil
+	return &detection{img: img, codec: format, data: data, rots: rots, faces: faces, stats: stats, total: total}, nil
 }
 
 // readImage reads the image bytes of r: the whole body or, for a

@@ -17,6 +17,7 @@ import (
 	"github.com/mtcnn-go/mtcnn/anonymize"
 	"github.com/mtcnn-go/mtcnn/cascade"
 	"github.com/mtcnn-go/mtcnn/internal/imageio"
+	"github.com/mtcnn-go/mtcnn/jpegblock"
 	"github.com/mtcnn-go/mtcnn/orient"
 	"github.com/mtcnn-go/mtcnn/quality"
 )
@@ -272,7 +273,9 @@ func (s *Server) handleAnonymize(w http.ResponseWriter, r *http.Request) {
 		q.Set("thresholds", fmt.Sprintf("0.6,0.7,%g", aopts.Threshold))
 		r.URL.RawQuery = q.Encode()
 	}
-	d, release, err := s.detect(w, r)
+	// Budgeted as an annotating answer (8 bytes per pixel): the masks'
+	// copy or the block-exact JPEG's coefficients, decode and output.
+	d, release, err := s.detectFor(w, r, true)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -293,7 +296,14 @@ func (s *Server) handleAnonymize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var buf bytes.Buffer
-	if format, err = imageio.Encode(&buf, out, format); err != nil {
+	if !dry && imageio.OutputFormat(format) == "jpeg" {
+		// Block-exact: only the JPEG blocks under the masks are
+		// re-encoded, when the input allows (else all of it).
+		_, err = jpegblock.WriteEdited(&buf, d.data, out, imageio.JPEGQuality)
+	} else {
+		format, err = imageio.Encode(&buf, out, format)
+	}
+	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}

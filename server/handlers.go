@@ -74,6 +74,7 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 type detection struct {
 	img   image.Image
 	codec string // the input's format, as imageio.Decode names it
+	data  []byte // the input's bytes
 	rots  []float64
 	faces []cascade.Face
 	stats cascade.Stats

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -14,6 +15,7 @@ import (
 	"github.com/mtcnn-go/mtcnn/anonymize"
 	"github.com/mtcnn-go/mtcnn/cascade"
 	"github.com/mtcnn-go/mtcnn/internal/imageio"
+	"github.com/mtcnn-go/mtcnn/jpegblock"
 	"github.com/mtcnn-go/mtcnn/orient"
 )
 
@@ -22,9 +24,11 @@ const anonymizeUsage = `Usage: mtcnn anonymize [flags] IMAGE...
 Hides every detected face: the face box, grown by -mask-scale around its
 centre, is blurred (default), pixelated or filled inside an ellipse (or
 the whole box with -boxes); every other pixel is kept. The result is
-written in the input's format (JPEG in, JPEG out at quality 95; any other
-format as PNG) to DIR/<name>_anonymized.<ext>, DIR being -o or the input's
-folder, never over an existing file. Output files carry no metadata: no
+written in the input's format (JPEG in, JPEG out: only the 8x8 or 16x16
+blocks under the masks are re-encoded when the input is a baseline JPEG
+without EXIF rotation, else all of it at quality 95; any other format as
+PNG) to DIR/<name>_anonymized.<ext>, DIR being -o or the input's folder,
+never over an existing file. Output files carry no metadata: no
 EXIF, GPS, XMP, ICC profile or comments. EXIF orientation is applied to
 the pixels first. -dry-run writes DIR/<name>_masks.png instead, the image
 with the masks outlined in red. -rotate auto also finds faces lying on
@@ -122,9 +126,16 @@ func runAnonymize(ctx context.Context, args []string, stdout, stderr io.Writer) 
 // and the number of faces hidden.
 func anonymizeOne(ctx context.Context, det *cascade.Detector, path, outDir string, opts cascade.Options,
 	aopts anonymize.Options, angles []float64, dryRun bool, lim imageio.Limits) (string, int, error) {
-	img, format, err := imageio.DecodeFile(path, lim)
+	// The bytes are kept for jpegblock.WriteEdited; Decode reads them
+	// all anyway, and checks the pixel cap from the header before
+	// decoding.
+	data, err := os.ReadFile(path)
 	if err != nil {
-		return "", 0, err
+		return "", 0, fmt.Errorf("imageio: %w", err)
+	}
+	img, format, err := imageio.Decode(bytes.NewReader(data), lim)
+	if err != nil {
+		return "", 0, fmt.Errorf("%s: %w", path, err)
 	}
 	faces, _, _, err := orient.Detect(ctx, det, img, opts, angles)
 	if err != nil {
@@ -156,6 +167,12 @@ func anonymizeOne(ctx context.Context, det *cascade.Detector, path, outDir strin
 	}
 	dst := filepath.Join(dir, stem+ext)
 	if err := writeNew(dst, func(w io.Writer) error {
+		if ext == ".jpg" {
+			// Block-exact: only the JPEG blocks under the masks are
+			// re-encoded, when the input allows (else all of it).
+			_, err := jpegblock.WriteEdited(w, data, out, imageio.JPEGQuality)
+			return err
+		}
 		_, err := imageio.Encode(w, out, format)
 		return err
 	}); err != nil {
