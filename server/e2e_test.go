@@ -153,44 +153,12 @@ func TestE2EDetect(t *testing.T) {
 // through the file input, wait for the answer, and check that the page
 // lists the reference's faces and draws them.
 func TestBrowser(t *testing.T) {
-	if _, err := os.Stat(chromiumPath); err != nil {
-		msg := "browser test needs " + chromiumPath + " (apt-get install -y chromium): " + err.Error()
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
+	needChromium(t, "browser test")
 	imgPath := testenv.Path(t, "testdata", "images", "solvay.png")
 	want := referenceFaces(t, "solvay")
 	s := startReal(t)
 
-	parent, cancelParent := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancelParent()
-	browserLog := &syncBuffer{}
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(parent,
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("disable-extensions", true),
-		chromedp.WindowSize(1300, 1000),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.CombinedOutput(browserLog),
-	)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(allocCtx)
-	defer cancel()
-	defer func() {
-		if t.Failed() {
-			t.Logf("browser output:\n%s", browserLog.String())
-		}
-	}()
+	ctx := newBrowser(t, 10*time.Minute, chromedp.WindowSize(1300, 1000))
 
 	if err := chromedp.Do(ctx,
 		chromedp.Navigate(s.URL()+"/"),
@@ -267,4 +235,53 @@ func TestBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("screenshot: %s", path)
+}
+
+// needChromium skips the test (fails it under CI=true) when Chromium is
+// missing; what names the test.
+func needChromium(t *testing.T, what string) {
+	t.Helper()
+	if _, err := os.Stat(chromiumPath); err != nil {
+		msg := what + " needs " + chromiumPath + " (apt-get install -y chromium): " + err.Error()
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+}
+
+// newBrowser starts headless Chromium for the test, with a deadline of
+// timeout and opts added to the common flags, and returns its context;
+// the browser is closed at the test's end, and its output logged if the
+// test failed.
+func newBrowser(t *testing.T, timeout time.Duration, opts ...chromedp.ExecAllocatorOption) context.Context {
+	t.Helper()
+	parent, cancelParent := context.WithTimeout(context.Background(), timeout)
+	t.Cleanup(cancelParent)
+	browserLog := &syncBuffer{}
+	all := append([]chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chromiumPath),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("disable-extensions", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.CombinedOutput(browserLog),
+	}, opts...)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(parent, all...)
+	ctx, cancel := chromedp.NewContext(allocCtx)
+	t.Cleanup(func() {
+		cancel()
+		cancelAlloc()
+		if t.Failed() {
+			t.Logf("browser output:\n%s", browserLog.String())
+		}
+	})
+	return ctx
 }

@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"context"
 	"encoding/json"
 	"image"
 	"image/color"
@@ -89,46 +88,16 @@ func fakeCameraClip(t *testing.T) (string, image.Point) {
 // playing a y4m clip, and checks that the page shows the face's box over
 // the video, and states its frame rate; the screenshot is kept.
 func TestWebcamPage(t *testing.T) {
-	if _, err := os.Stat(chromiumPath); err != nil {
-		msg := "webcam page test needs " + chromiumPath + " (apt-get install -y chromium): " + err.Error()
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
+	needChromium(t, "webcam page test")
 	clip, centre := fakeCameraClip(t)
 	s := startReal(t)
 
-	parent, cancelParent := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancelParent()
-	browserLog := &syncBuffer{}
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(parent,
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("disable-extensions", true),
+	ctx := newBrowser(t, 5*time.Minute,
 		chromedp.Flag("use-fake-ui-for-media-stream", true),
 		chromedp.Flag("use-fake-device-for-media-stream", true),
 		chromedp.Flag("use-file-for-fake-video-capture", clip),
 		chromedp.WindowSize(1100, 800),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.CombinedOutput(browserLog),
 	)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(allocCtx)
-	defer cancel()
-	defer func() {
-		if t.Failed() {
-			t.Logf("browser output:\n%s", browserLog.String())
-		}
-	}()
 
 	if err := chromedp.Do(ctx, chromedp.Navigate(s.URL()+"/webcam?start=1")); err != nil {
 		t.Fatalf("loading the page: %v", err)
