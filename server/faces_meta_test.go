@@ -7,30 +7,9 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/mtcnn-go/mtcnn/internal/testenv"
 	"github.com/mtcnn-go/mtcnn/server"
 )
-
-// jpegWithMetadata inserts after SOI an EXIF block (orientation 6, that
-// is turned 90 degrees clockwise, and a GPS IFD), an XMP packet and a
-// comment.
-func jpegWithMetadata(jpg []byte) []byte {
-	seg := func(marker byte, body []byte) []byte {
-		b := []byte{0xFF, marker, 0, 0}
-		binary.BigEndian.PutUint16(b[2:], uint16(len(body)+2))
-		return append(b, body...)
-	}
-	tiff := []byte("MM\x00\x2a\x00\x00\x00\x08")
-	tiff = append(tiff, 0, 2,
-		0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, 6, 0, 0,
-		0x88, 0x25, 0, 4, 0, 0, 0, 1, 0, 0, 0, 30,
-		0, 0, 0, 0)
-	tiff = append(tiff, 0, 1, 0, 1, 0, 2, 0, 0, 0, 2, 'N', 0, 0, 0, 0, 0, 0, 0)
-	out := append([]byte(nil), jpg[:2]...)
-	out = append(out, seg(0xE1, append([]byte("Exif\x00\x00"), tiff...))...)
-	out = append(out, seg(0xE1, []byte("http://ns.adobe.com/xap/1.0/\x00<x:xmpmeta>secret-xmp</x:xmpmeta>"))...)
-	out = append(out, seg(0xFE, []byte("secret-comment"))...)
-	return append(out, jpg[2:]...)
-}
 
 // markersBeforeScan lists the markers of a JPEG up to its first SOS.
 func markersBeforeScan(t *testing.T, d []byte) []byte {
@@ -62,7 +41,7 @@ func TestAnonymizeRouteStripsMetadata(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, q := range []string{"", "?mode=fill&boxes=true"} {
-		rec := do(t, s.Handler(), "POST", "/v1/anonymize"+q, bytes.NewReader(jpegWithMetadata(plain.Bytes())), "Content-Type", "image/jpeg")
+		rec := do(t, s.Handler(), "POST", "/v1/anonymize"+q, bytes.NewReader(testenv.JPEGWithMetadata(plain.Bytes())), "Content-Type", "image/jpeg")
 		if rec.Code != http.StatusOK || rec.Header().Get("Content-Type") != "image/jpeg" || rec.Header().Get("X-Face-Count") != "2" {
 			t.Fatalf("%q: status %d, type %q, count %q: %s", q, rec.Code, rec.Header().Get("Content-Type"), rec.Header().Get("X-Face-Count"), rec.Body)
 		}

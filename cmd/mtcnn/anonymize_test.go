@@ -17,30 +17,6 @@ import (
 	"github.com/mtcnn-go/mtcnn/internal/testenv"
 )
 
-// withJPEGMetadata inserts after SOI an EXIF block (orientation 6 and a
-// GPS IFD), an XMP packet and a comment.
-func withJPEGMetadata(jpg []byte) []byte {
-	seg := func(marker byte, body []byte) []byte {
-		b := []byte{0xFF, marker, 0, 0}
-		binary.BigEndian.PutUint16(b[2:], uint16(len(body)+2))
-		return append(b, body...)
-	}
-	// Big-endian TIFF: IFD0 at 8 with Orientation=6 and GPSInfo -> 38;
-	// GPS IFD with GPSLatitudeRef "N".
-	tiff := []byte("MM\x00\x2a\x00\x00\x00\x08")
-	tiff = append(tiff, 0, 2,
-		0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, 6, 0, 0,
-		0x88, 0x25, 0, 4, 0, 0, 0, 1, 0, 0, 0, 30,
-		0, 0, 0, 0)
-	tiff = append(tiff, 0, 1, 0, 1, 0, 2, 0, 0, 0, 2, 'N', 0, 0, 0, 0, 0, 0, 0)
-	var out []byte
-	out = append(out, jpg[:2]...)
-	out = append(out, seg(0xE1, append([]byte("Exif\x00\x00"), tiff...))...)
-	out = append(out, seg(0xE1, []byte("http://ns.adobe.com/xap/1.0/\x00<x:xmpmeta>secret-xmp</x:xmpmeta>"))...)
-	out = append(out, seg(0xFE, []byte("secret-comment"))...)
-	return append(out, jpg[2:]...)
-}
-
 // withPNGMetadata inserts tEXt and eXIf chunks after IHDR.
 func withPNGMetadata(p []byte) []byte {
 	chunk := func(typ string, data []byte) []byte {
@@ -111,7 +87,7 @@ func TestAnonymizeStripsMetadata(t *testing.T) {
 		t.Fatal(err)
 	}
 	inJPEG, inPNG := filepath.Join(dir, "in.jpg"), filepath.Join(dir, "in.png")
-	if err := os.WriteFile(inJPEG, withJPEGMetadata(jpg), 0o644); err != nil {
+	if err := os.WriteFile(inJPEG, testenv.JPEGWithMetadata(jpg), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(inPNG, withPNGMetadata(pngData), 0o644); err != nil {
