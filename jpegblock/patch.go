@@ -43,8 +43,9 @@ type Result struct {
 	Blocks int
 }
 
-// Patch writes the baseline JPEG orig with the pixels of edited (an
-// image of the same size, its top-left at its Bounds().Min) to w,
+// Patch writes the JPEG orig (baseline or progressive; the output is
+// always baseline) with the pixels of edited (an image of the same size,
+// its top-left at its Bounds().Min) to w,
 // re-encoding only the MCUs that hold a pixel whose colour differs from
 // orig as image/jpeg decodes it: their blocks are recomputed (forward
 // DCT, quantised with orig's own tables) from edited converted to YCbCr
