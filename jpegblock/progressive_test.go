@@ -25,6 +25,13 @@ func needTool(t testing.TB, name string) string {
 	return p
 }
 
+// toolOrCI reports whether name is installed or CI=true (where runTool
+// then fails without it).
+func toolOrCI(name string) bool {
+	_, err := exec.LookPath(name)
+	return err == nil || os.Getenv("CI") == "true"
+}
+
 // runTool runs name with args on stdin and returns its output.
 func runTool(t testing.TB, name string, stdin []byte, args ...string) []byte {
 	t.Helper()
