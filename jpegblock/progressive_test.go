@@ -5,10 +5,13 @@ import (
 	"errors"
 	"image"
 	"image/color"
+	"image/jpeg"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/mtcnn-go/mtcnn/internal/testenv"
 )
 
 // needTool returns the path of a libjpeg-turbo-progs command (cjpeg,
@@ -243,4 +246,35 @@ func TestProgressiveRefused(t *testing.T) {
 	if err != nil || !errors.Is(fb, ErrUnsupported) {
 		t.Errorf("WriteEdited: fallback %v, err %v", fb, err)
 	}
+}
+
+// BenchmarkParseProgressive parses solvay.jpg (baseline 4:2:0, 960x661)
+// and the same coefficients made progressive by jpegtran, beside
+// image/jpeg decoding the progressive file (which Patch also does).
+func BenchmarkParseProgressive(b *testing.B) {
+	base, err := os.ReadFile(filepath.Join(testenv.Shared(b), "testdata", "images", "solvay.jpg"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	prog := runTool(b, "jpegtran", base, "-progressive")
+	for _, c := range []struct {
+		name string
+		data []byte
+	}{{"baseline", base}, {"progressive", prog}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.SetBytes(int64(len(c.data)))
+			for b.Loop() {
+				if _, err := Parse(c.data, 0); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+	b.Run("image-jpeg.Decode-progressive", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := jpeg.Decode(bytes.NewReader(prog)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
