@@ -34,6 +34,11 @@ var (
 	ErrTooLarge = errors.New("jpegblock: image too large")
 )
 
+// maxProgressiveScans bounds the work a small progressive file can ask
+// for (each scan walks every block of its components); encoders write
+// about ten.
+const maxProgressiveScans = 200
+
 // DefaultMaxPixels is the pixel cap Parse uses when given 0.
 const DefaultMaxPixels = 50_000_000
 
@@ -253,6 +258,9 @@ func Parse(data []byte, maxPixels int) (*Image, error) {
 				decode = func(data []byte, pos int, seg []byte, dc, ac *[4]*huffDec, ri int) (int, error) {
 					return m.decodeProgScan(data, pos, seg, dc, ac, ri, coded)
 				}
+			}
+			if prog && scans >= maxProgressiveScans {
+				return nil, unsupported("more than %d progressive scans", maxProgressiveScans)
 			}
 			end, err := decode(data, pos, seg, &dc, &ac, ri)
 			if err != nil {

@@ -278,3 +278,41 @@ func BenchmarkParseProgressive(b *testing.B) {
 		}
 	})
 }
+
+// TestProgressiveScanCap checks a progressive file with more than
+// maxProgressiveScans scans (a DC refinement scan repeated: each is
+// valid) is refused, and one just below the cap parsed.
+func TestProgressiveScanCap(t *testing.T) {
+	prog := runTool(t, "jpegtran", goJPEG(t, testImage(64, 48, true), 80), "-progressive")
+	// Find the DC refinement scan (Ss 0, Ah 1): header and data.
+	var refine []byte
+	for p := 2; p+4 < len(prog) && refine == nil; p++ {
+		if prog[p] != 0xFF || prog[p+1] != 0xDA {
+			continue
+		}
+		n := int(prog[p+2])<<8 | int(prog[p+3])
+		hdr := prog[p+4 : p+2+n]
+		ns := int(hdr[0])
+		if hdr[1+2*ns] == 0 && hdr[3+2*ns]>>4 == 1 {
+			end, err := nextMarker(prog, p+2+n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			refine = prog[p:end]
+		}
+	}
+	if refine == nil {
+		t.Fatal("no DC refinement scan in jpegtran's output")
+	}
+	scans := bytes.Count(prog, []byte{0xFF, 0xDA})
+	with := func(extra int) []byte {
+		body := prog[:len(prog)-2]
+		return append(append(body[:len(body):len(body)], bytes.Repeat(refine, extra)...), 0xFF, 0xD9)
+	}
+	if _, err := Parse(with(maxProgressiveScans-scans), 0); err != nil {
+		t.Errorf("%d scans: %v", maxProgressiveScans, err)
+	}
+	if _, err := Parse(with(maxProgressiveScans-scans+1), 0); !errors.Is(err, ErrUnsupported) {
+		t.Errorf("%d scans: got %v, want ErrUnsupported", maxProgressiveScans+1, err)
+	}
+}
