@@ -332,8 +332,12 @@ func (m *Image) decodeScan(data []byte, pos int, seg []byte, dcs, acs *[4]*huffD
 			}
 		}
 	}
-	// Skip to the next marker that is not a restart.
-	p := br.pos
+	return nextMarker(data, br.pos)
+}
+
+// nextMarker returns the offset of the first marker from data[p] on
+// that is not a restart: the end of a scan's data.
+func nextMarker(data []byte, p int) (int, error) {
 	for p+1 < len(data) {
 		if data[p] == 0xFF && data[p+1] != 0 && data[p+1] != 0xFF && (data[p+1] < 0xD0 || data[p+1] > 0xD7) {
 			return p, nil

@@ -389,7 +389,8 @@ func TestErrors(t *testing.T) {
 		{"png", []byte("\x89PNG\r\n\x1a\n"), ErrCorrupt},
 		{"truncated", good[:len(good)/2], ErrCorrupt},
 		{"no-eoi", good[:len(good)-2], ErrCorrupt},
-		{"progressive", bytes.Replace(good, []byte{0xFF, 0xC0}, []byte{0xFF, 0xC2}, 1), ErrUnsupported},
+		// A sequential scan (0-63) in a progressive frame.
+		{"progressive-0-63", bytes.Replace(good, []byte{0xFF, 0xC0}, []byte{0xFF, 0xC2}, 1), ErrCorrupt},
 		{"arithmetic", bytes.Replace(good, []byte{0xFF, 0xC0}, []byte{0xFF, 0xC9}, 1), ErrUnsupported},
 		{"12-bit", patchSOF(t, good, 4, 12), ErrUnsupported},
 		{"huge", patchSOF(t, patchSOF(t, good, 5, 0xFF), 7, 0xFF), ErrTooLarge},

@@ -1,13 +1,15 @@
-// Package jpegblock reads and writes baseline JPEG files as their
-// quantised DCT coefficients, so that an edit of a few regions can
+// Package jpegblock reads baseline and progressive JPEG files as their
+// quantised DCT coefficients and writes baseline ones, so that an edit of a few regions can
 // re-encode only the blocks it touches and copy every other block of the
 // original verbatim (Patch): those blocks then decode to exactly the
 // same pixels as before.
 //
-// Only sequential Huffman-coded 8-bit JPEGs with one (grey) or three
-// (YCbCr) components are handled, with any sampling factors and restart
-// intervals. Progressive, arithmetic-coded, lossless, hierarchical and
-// 12-bit files, CMYK and RGB-coded files, and files whose EXIF
+// Only Huffman-coded 8-bit JPEGs, sequential or progressive, with one
+// (grey) or three (YCbCr) components are handled, with any sampling
+// factors and restart intervals (a progressive file's coefficients are
+// written back as a baseline file: the same pixels). Arithmetic-coded,
+// lossless, hierarchical and 12-bit files, progressive files with
+// sampling or restart intervals image/jpeg reads differently from T.81, CMYK and RGB-coded files, and files whose EXIF
 // orientation is not 1 (their pixels must be turned, so no block can be
 // kept) get an error wrapping ErrUnsupported; callers fall back to a
 // whole re-encode (see WriteEdited).
@@ -24,13 +26,18 @@ import (
 // Errors callers branch on.
 var (
 	// ErrUnsupported reports a JPEG this package does not handle
-	// (progressive, arithmetic, 12-bit, CMYK, rotated by EXIF, ...).
+	// (arithmetic, 12-bit, CMYK, rotated by EXIF, ...).
 	ErrUnsupported = errors.New("jpegblock: unsupported JPEG")
-	// ErrCorrupt reports data that is not a well-formed baseline JPEG.
+	// ErrCorrupt reports data that is not a well-formed JPEG.
 	ErrCorrupt = errors.New("jpegblock: corrupt JPEG")
 	// ErrTooLarge reports a frame over the pixel cap.
 	ErrTooLarge = errors.New("jpegblock: image too large")
 )
+
+// maxProgressiveScans bounds the work a small progressive file can ask
+// for (each scan walks every block of its components); encoders write
+// about ten.
+const maxProgressiveScans = 200
 
 // DefaultMaxPixels is the pixel cap Parse uses when given 0.
 const DefaultMaxPixels = 50_000_000
@@ -58,8 +65,8 @@ func (c *Component) Block(bx, by int) []int16 {
 	return c.Coef[i : i+64 : i+64]
 }
 
-// Image is a parsed baseline JPEG: frame, quantisation tables and
-// coefficients. It carries no metadata.
+// Image is a parsed baseline or progressive JPEG: frame, quantisation
+// tables and coefficients. It carries no metadata.
 type Image struct {
 	Width, Height int
 	// Quant holds the quantisation tables by index, in zig-zag order;
@@ -133,7 +140,7 @@ func newHuffDec(s *huffSpec) (*huffDec, error) {
 	return h, nil
 }
 
-// Parse reads a baseline JPEG into its coefficients. maxPixels caps
+// Parse reads a baseline or progressive JPEG into its coefficients. maxPixels caps
 // width*height before anything is allocated (0 means DefaultMaxPixels).
 // Metadata segments are skipped. Errors wrap ErrUnsupported,
 // ErrCorrupt or ErrTooLarge.
@@ -153,6 +160,8 @@ func Parse(data []byte, maxPixels int) (*Image, error) {
 		adobeT  byte
 		quant   [4]*[64]uint16
 		ri      int
+		prog    bool
+		coded   []bool // progressive: components that have had a DC scan
 	)
 	for {
 		// Find the next marker, skipping fill bytes.
@@ -176,7 +185,7 @@ func Parse(data []byte, maxPixels int) (*Image, error) {
 				return nil, unsupported("Adobe RGB-coded JPEG")
 			}
 			for i := range m.Components {
-				if m.Components[i].dc == nil {
+				if (!prog && m.Components[i].dc == nil) || (prog && !coded[i]) {
 					return nil, corrupt("component %d never coded", i)
 				}
 			}
@@ -196,7 +205,7 @@ func Parse(data []byte, maxPixels int) (*Image, error) {
 		seg := data[pos+2 : pos+n]
 		pos += n
 		switch {
-		case marker == 0xC0 || marker == 0xC1:
+		case marker == 0xC0 || marker == 0xC1 || marker == 0xC2:
 			if m != nil {
 				return nil, corrupt("second frame header")
 			}
@@ -204,6 +213,8 @@ func Parse(data []byte, maxPixels int) (*Image, error) {
 			if m, err = parseFrame(seg, maxPixels, len(data)); err != nil {
 				return nil, err
 			}
+			prog = marker == 0xC2
+			coded = make([]bool, len(m.Components))
 		case marker == 0xC4:
 			if err := parseDHT(seg, &dc, &ac); err != nil {
 				return nil, err
@@ -211,7 +222,7 @@ func Parse(data []byte, maxPixels int) (*Image, error) {
 		case marker == 0xCC:
 			return nil, unsupported("arithmetic coding")
 		case marker >= 0xC2 && marker <= 0xCF && marker != 0xC8:
-			return nil, unsupported("SOF%d frame (progressive, lossless, hierarchical or arithmetic)", marker-0xC0)
+			return nil, unsupported("SOF%d frame (lossless, hierarchical or arithmetic)", marker-0xC0)
 		case marker == 0xDB:
 			if m != nil && scans > 0 {
 				// Tables redefined between scans would need per-scan
@@ -242,7 +253,16 @@ func Parse(data []byte, maxPixels int) (*Image, error) {
 				}
 			}
 			m.Quant, m.RestartInterval = quant, ri
-			end, err := m.decodeScan(data, pos, seg, &dc, &ac, ri)
+			decode := m.decodeScan
+			if prog {
+				decode = func(data []byte, pos int, seg []byte, dc, ac *[4]*huffDec, ri int) (int, error) {
+					return m.decodeProgScan(data, pos, seg, dc, ac, ri, coded)
+				}
+			}
+			if prog && scans >= maxProgressiveScans {
+				return nil, unsupported("more than %d progressive scans", maxProgressiveScans)
+			}
+			end, err := decode(data, pos, seg, &dc, &ac, ri)
 			if err != nil {
 				return nil, err
 			}

@@ -15,23 +15,29 @@ import (
 )
 
 // TestAnonymizeJPEGBlockExact runs "mtcnn anonymize" on solvay.jpg (a
-// baseline 4:2:0 JPEG without EXIF rotation): every 16x16 MCU away from
-// the masks decodes to exactly the input's pixels, and the output has no
-// APPn or COM segment.
+// baseline 4:2:0 JPEG without EXIF rotation) and ivan.jpg (progressive
+// 4:2:0): every 16x16 MCU away from the masks decodes to exactly the
+// input's pixels, and the output has no APPn or COM segment.
 func TestAnonymizeJPEGBlockExact(t *testing.T) {
-	data, err := os.ReadFile(filepath.Join(testenv.Shared(t), "testdata", "images", "solvay.jpg"))
+	for _, name := range []string{"solvay", "ivan"} {
+		t.Run(name, func(t *testing.T) { testAnonymizeJPEGBlockExact(t, name) })
+	}
+}
+
+func testAnonymizeJPEGBlockExact(t *testing.T, name string) {
+	data, err := os.ReadFile(filepath.Join(testenv.Shared(t), "testdata", "images", name+".jpg"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	in := filepath.Join(dir, "solvay.jpg")
+	in := filepath.Join(dir, name+".jpg")
 	if err := os.WriteFile(in, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if _, stderr, code := runCLI("anonymize", in); code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	out, err := os.ReadFile(filepath.Join(dir, "solvay_anonymized.jpg"))
+	out, err := os.ReadFile(filepath.Join(dir, name+"_anonymized.jpg"))
 	if err != nil {
 		t.Fatal(err)
 	}
