@@ -278,13 +278,19 @@ func fdctQuant(f *[64]float64, q *[64]uint16, out []int16) {
 }
 
 // WriteEdited writes edited as a JPEG to w: block-exact with Patch (and
-// optimal tables) when orig qualifies, else, and also when Patch fails
-// for any reason, a whole re-encode with image/jpeg at quality. fallback
-// is nil when the output is block-exact, else the reason it is not; err
-// reports a failure to write.
+// optimal tables, Upright set) when orig qualifies, else, and also when
+// Patch fails for any reason, a whole re-encode with image/jpeg at
+// quality. A file with an EXIF orientation is turned losslessly when its
+// frame is whole MCUs: its untouched blocks then keep their coefficients
+// and decode to within one level of the upright pixels (see
+// Options.Upright), far closer than a whole re-encode. fallback is nil
+// when Patch wrote the output, else the reason it did not; err reports a
+// failure to write.
 func WriteEdited(w io.Writer, orig []byte, edited image.Image, quality int) (fallback, err error) {
 	var buf bytes.Buffer
-	if _, fallback = Patch(&buf, orig, edited, DefaultOptions()); fallback == nil {
+	opts := DefaultOptions()
+	opts.Upright = true
+	if _, fallback = Patch(&buf, orig, edited, opts); fallback == nil {
 		_, err = w.Write(buf.Bytes())
 		return nil, err
 	}
