@@ -4,6 +4,8 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/metrics"
 	"testing"
 
 	"github.com/mtcnn-go/mtcnn/cascade"
@@ -12,6 +14,10 @@ import (
 
 // BenchmarkRun runs a batch over the shared JPEGs (11 photos) copied into
 // two folders; one op is the whole batch. Compare -cpu 1,2 for scaling.
+// Besides images/s it reports busy-%: the share of the GOMAXPROCS cores'
+// time the Go scheduler had work on them (100 - the runtime's idle
+// class, see cpuClasses), which, unlike CPU / (wall x cores), does not
+// drop when other processes take the machine's CPUs.
 func BenchmarkRun(b *testing.B) {
 	photos, _ := filepath.Glob(testenv.Path(b, "testdata", "images", "*.jpg"))
 	dir := b.TempDir()
@@ -41,8 +47,20 @@ func BenchmarkRun(b *testing.B) {
 	}
 }
 
+// cpuClasses returns the runtime's estimates of the cores' time so far
+// that no goroutine used (idle) and in all (GOMAXPROCS x wall time), in
+// seconds. The runtime updates them at each garbage collection, so one
+// runs first.
+func cpuClasses() (idle, total float64) {
+	runtime.GC()
+	s := []metrics.Sample{{Name: "/cpu/classes/idle:cpu-seconds"}, {Name: "/cpu/classes/total:cpu-seconds"}}
+	metrics.Read(s)
+	return s[0].Value.Float64(), s[1].Value.Float64()
+}
+
 func benchRun(b *testing.B, det *cascade.Detector, items []Item, opts Options) {
 	b.ReportAllocs()
+	idle0, total0 := cpuClasses()
 	for b.Loop() {
 		_, err := Run(context.Background(), det, items, opts, func(r *Result) error {
 			if r.Err != nil {
@@ -55,4 +73,7 @@ func benchRun(b *testing.B, det *cascade.Detector, items []Item, opts Options) {
 		}
 	}
 	b.ReportMetric(float64(len(items)*b.N)/b.Elapsed().Seconds(), "images/s")
+	if idle1, total1 := cpuClasses(); total1 > total0 {
+		b.ReportMetric(100*(1-(idle1-idle0)/(total1-total0)), "busy-%")
+	}
 }

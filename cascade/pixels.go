@@ -90,15 +90,49 @@ func convertRow(img image.Image, r image.Rectangle, y int, dst []uint8) {
 			// One chroma sample per column.
 			cbs, crs := m.Cb[ci:ci+n], m.Cr[ci:ci+n]
 			for x, yv := range ys {
+				o := dst[3*x : 3*x+3]
 				yy1, cb1, cr1 := int32(yv)*0x10101, int32(cbs[x])-128, int32(crs[x])-128
-				dst[3*x], dst[3*x+1], dst[3*x+2] = clamp16(yy1+116130*cb1), clamp16(yy1-22554*cb1-46802*cr1), clamp16(yy1+91881*cr1)
+				o[0], o[1], o[2] = clamp16(yy1+116130*cb1), clamp16(yy1-22554*cb1-46802*cr1), clamp16(yy1+91881*cr1)
 			}
 		case image.YCbCrSubsampleRatio420, image.YCbCrSubsampleRatio422:
-			// Column X's chroma is at base + X/2, as COffset computes it.
+			// Column X's chroma is at base + X/2, as COffset computes it:
+			// columns 2k and 2k+1 share one, so its terms are computed
+			// once per pair (the sums are the same int32 values). Left of
+			// x = 0, X/2 truncating towards zero pairs columns
+			// differently: those rare images take the plain loop.
 			base := ci - x0/2
-			for x, yv := range ys {
+			if x0 < 0 {
+				for x, yv := range ys {
+					c := base + (x0+x)/2
+					yy1, cb1, cr1 := int32(yv)*0x10101, int32(m.Cb[c])-128, int32(m.Cr[c])-128
+					dst[3*x], dst[3*x+1], dst[3*x+2] = clamp16(yy1+116130*cb1), clamp16(yy1-22554*cb1-46802*cr1), clamp16(yy1+91881*cr1)
+				}
+				break
+			}
+			x := 0
+			if x0&1 != 0 && n > 0 {
+				// The first column is the second of its pair.
+				c := base + x0/2
+				yy1, cb1, cr1 := int32(ys[0])*0x10101, int32(m.Cb[c])-128, int32(m.Cr[c])-128
+				dst[0], dst[1], dst[2] = clamp16(yy1+116130*cb1), clamp16(yy1-22554*cb1-46802*cr1), clamp16(yy1+91881*cr1)
+				x = 1
+			}
+			c := base + (x0+x)/2
+			pairs := (n - x) / 2
+			cbs, crs := m.Cb[c:c+pairs], m.Cr[c:c+pairs]
+			yp, dp := ys[x:x+2*pairs], dst[3*x:3*x+6*pairs]
+			for k := range cbs {
+				cb1, cr1 := int32(cbs[k])-128, int32(crs[k])-128
+				bt, gt, rt := 116130*cb1, -22554*cb1-46802*cr1, 91881*cr1
+				y2, o := yp[2*k:2*k+2], dp[6*k:6*k+6]
+				ya, yb := int32(y2[0])*0x10101, int32(y2[1])*0x10101
+				o[0], o[1], o[2] = clamp16(ya+bt), clamp16(ya+gt), clamp16(ya+rt)
+				o[3], o[4], o[5] = clamp16(yb+bt), clamp16(yb+gt), clamp16(yb+rt)
+			}
+			if x += 2 * pairs; x < n {
+				// The last column, first of a pair cut by the edge.
 				c := base + (x0+x)/2
-				yy1, cb1, cr1 := int32(yv)*0x10101, int32(m.Cb[c])-128, int32(m.Cr[c])-128
+				yy1, cb1, cr1 := int32(ys[x])*0x10101, int32(m.Cb[c])-128, int32(m.Cr[c])-128
 				dst[3*x], dst[3*x+1], dst[3*x+2] = clamp16(yy1+116130*cb1), clamp16(yy1-22554*cb1-46802*cr1), clamp16(yy1+91881*cr1)
 			}
 		default:

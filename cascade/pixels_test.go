@@ -84,3 +84,21 @@ func TestConvertYCbCr(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkConvertRow converts the rows of a 1920x1080 4:2:0 image (a
+// JPEG's) to BGR bytes.
+func BenchmarkConvertRow(b *testing.B) {
+	m := image.NewYCbCr(image.Rect(0, 0, 1920, 1080), image.YCbCrSubsampleRatio420)
+	for _, p := range [][]uint8{m.Y, m.Cb, m.Cr} {
+		for i := range p {
+			p[i] = uint8(i * 13)
+		}
+	}
+	dst := make([]uint8, 3*1920)
+	b.SetBytes(1920 * 1080 * 3)
+	for b.Loop() {
+		for y := range 1080 {
+			convertRow(m, m.Rect, y, dst)
+		}
+	}
+}

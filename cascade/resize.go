@@ -120,13 +120,16 @@ func (j *resizeRows) Run(lo, hi int) {
 			bot = c.get(src, wy.hi, wy.lo, j.cols)
 		}
 		row := j.out[y*w*3 : (y+1)*w*3]
+		fy := wy.frac
+		// Written out per channel on 3-byte slices: one bounds check
+		// per slice instead of one per byte, same float32 steps.
 		for x, wx := range xs {
 			l, r := 3*wx.lo, 3*wx.hi
-			for c := 0; c < 3; c++ {
-				t := lerp(normalised[top[l+c]], normalised[top[r+c]], wx.frac)
-				b := lerp(normalised[bot[l+c]], normalised[bot[r+c]], wx.frac)
-				row[3*x+c] = lerp(t, b, wy.frac)
-			}
+			tl, tr, bl, br := top[l:l+3], top[r:r+3], bot[l:l+3], bot[r:r+3]
+			o, fx := row[3*x:3*x+3], wx.frac
+			o[0] = lerp(lerp(normalised[tl[0]], normalised[tr[0]], fx), lerp(normalised[bl[0]], normalised[br[0]], fx), fy)
+			o[1] = lerp(lerp(normalised[tl[1]], normalised[tr[1]], fx), lerp(normalised[bl[1]], normalised[br[1]], fx), fy)
+			o[2] = lerp(lerp(normalised[tl[2]], normalised[tr[2]], fx), lerp(normalised[bl[2]], normalised[br[2]], fx), fy)
 		}
 	}
 }
@@ -216,11 +219,10 @@ func cropAndResize(img *source, box [4]float32, size int, out []float32) {
 				continue
 			}
 			tl, tr, bl, br := tp[c.l:c.l+3], tp[c.r:c.r+3], bp[c.l:c.l+3], bp[c.r:c.r+3]
-			for ch := range 3 {
-				t := lerp(normalised[tl[ch]], normalised[tr[ch]], c.fx)
-				b := lerp(normalised[bl[ch]], normalised[br[ch]], c.fx)
-				px[ch] = lerp(t, b, fy)
-			}
+			fx := c.fx
+			px[0] = lerp(lerp(normalised[tl[0]], normalised[tr[0]], fx), lerp(normalised[bl[0]], normalised[br[0]], fx), fy)
+			px[1] = lerp(lerp(normalised[tl[1]], normalised[tr[1]], fx), lerp(normalised[bl[1]], normalised[br[1]], fx), fy)
+			px[2] = lerp(lerp(normalised[tl[2]], normalised[tr[2]], fx), lerp(normalised[bl[2]], normalised[br[2]], fx), fy)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"image"
 	"math"
+	"math/rand/v2"
 	"slices"
 	"sync"
 	"testing"
@@ -215,5 +216,97 @@ func TestPoseTurnedSign(t *testing.T) {
 		if !ok || p.Yaw*tc.sign < 20 {
 			t.Errorf("%s: yaw %.1f (ok %v), want beyond 20 degrees with sign %+g", tc.name, p.Yaw, ok, tc.sign)
 		}
+	}
+}
+
+// measureCopy is Measure's arithmetic as it was before it read luma
+// planes directly: the box's luma (Y, or the gray level) copied into
+// float64s, then the sums over that copy.
+func measureCopy(img image.Image, face cascade.Face) (brightness, sharpness float64) {
+	b := img.Bounds()
+	clip := func(v float64, hi int) int { return int(math.Round(max(0, min(v, float64(hi))))) }
+	r := image.Rect(clip(float64(face.Box[0]), b.Dx()), clip(float64(face.Box[1]), b.Dy()),
+		clip(float64(face.Box[2]), b.Dx()), clip(float64(face.Box[3]), b.Dy())).Add(b.Min)
+	w, h := r.Dx(), r.Dy()
+	if w == 0 || h == 0 {
+		return 0, 0
+	}
+	g := make([]float64, 0, w*h)
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			switch m := img.(type) {
+			case *image.YCbCr:
+				g = append(g, float64(m.YCbCrAt(x, y).Y))
+			case *image.Gray:
+				g = append(g, float64(m.GrayAt(x, y).Y))
+			}
+		}
+	}
+	var sum float64
+	for _, v := range g {
+		sum += v
+	}
+	brightness = sum / float64(len(g))
+	if w < 3 || h < 3 {
+		return brightness, 0
+	}
+	var s, ss float64
+	n := 0
+	for y := 1; y < h-1; y++ {
+		for x := 1; x < w-1; x++ {
+			i := y*w + x
+			l := g[i-1] + g[i+1] + g[i-w] + g[i+w] - 4*g[i]
+			s += l
+			ss += l * l
+			n++
+		}
+	}
+	mean := s / float64(n)
+	return brightness, ss/float64(n) - mean*mean
+}
+
+// TestMeasurePlane checks that Measure reading YCbCr and Gray images'
+// luma plane directly gives, bit for bit, what it gave reading a float64
+// copy: random planes, sub-images, boxes inside, across the edges and
+// thinner than 3 pixels.
+func TestMeasurePlane(t *testing.T) {
+	r := rand.New(rand.NewPCG(67, 68))
+	ycc := image.NewYCbCr(image.Rect(3, 2, 90, 71), image.YCbCrSubsampleRatio420)
+	for _, p := range [][]uint8{ycc.Y, ycc.Cb, ycc.Cr} {
+		for i := range p {
+			p[i] = uint8(r.IntN(256))
+		}
+	}
+	gray := image.NewGray(image.Rect(-4, 1, 77, 60))
+	for i := range gray.Pix {
+		gray.Pix[i] = uint8(r.IntN(256))
+	}
+	imgs := []image.Image{ycc, gray, ycc.SubImage(image.Rect(10, 9, 80, 60)), gray.SubImage(image.Rect(0, 5, 50, 50))}
+	boxes := [][4]float32{{5, 5, 40, 30}, {-10, -10, 20, 25}, {30, 20, 200, 200}, {7.4, 3.6, 8.6, 40}, {1, 1, 3, 3}, {0, 0, 1000, 1000}}
+	for _, img := range imgs {
+		for _, box := range boxes {
+			got := quality.Measure(img, cascade.Face{Box: box})
+			bright, sharp := measureCopy(img, cascade.Face{Box: box})
+			if got.Brightness == 0 {
+				t.Fatalf("%T %v box %v: no pixels measured", img, img.Bounds(), box)
+			}
+			if math.Float64bits(got.Sharpness) != math.Float64bits(sharp) || math.Float64bits(got.Brightness) != math.Float64bits(bright) {
+				t.Errorf("%T %v box %v: sharpness %v brightness %v, want %v %v", img, img.Bounds(), box, got.Sharpness, got.Brightness, sharp, bright)
+			}
+		}
+	}
+}
+
+// BenchmarkMeasure measures a 1078x1499 face, as in a close-up portrait
+// from a phone (closeup_2048.jpg's), in its decoded YCbCr image.
+func BenchmarkMeasure(b *testing.B) {
+	m := image.NewYCbCr(image.Rect(0, 0, 1638, 2048), image.YCbCrSubsampleRatio420)
+	for i := range m.Y {
+		m.Y[i] = uint8(i * 7)
+	}
+	f := cascade.Face{Box: [4]float32{238, 285, 1316, 1784}}
+	b.ReportAllocs()
+	for b.Loop() {
+		quality.Measure(m, f)
 	}
 }
