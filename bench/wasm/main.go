@@ -14,6 +14,7 @@
 //
 //	go run ./bench/wasm                      # solvay.png at min size 20, 5 runs
 //	go run ./bench/wasm -runs 9 -runtimes node
+//	go run ./bench/wasm -runtimes node -node-flags --wasm-tiering-budget=20000000
 //
 // It needs git, node (>= 20) and wazero (go install
 // github.com/tetratelabs/wazero/cmd/wazero@v1.12.0) on PATH, and the shared
@@ -83,6 +84,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	minSize := fs.String("min-size", "20", "detect -min-size")
 	runtimes := fs.String("runtimes", "node,wazero", "runtimes to use: node, wazero")
 	keep := fs.Bool("keep", false, "keep the temporary folder with the modules")
+	extra := fs.String("node-flags", "", "more V8 flags for every Node run, space-separated (e.g. --wasm-tiering-budget=20000000)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -145,6 +147,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "  %s: %s\n", mods[i].name, time.Since(start).Round(time.Millisecond))
 	}
 
+	nodeFlags := append(slices.Clone(nodeFlags), strings.Fields(*extra)...)
 	cache := filepath.Join(tmp, "wazero-cache")
 	all := map[string]runtimeSpec{
 		"node": {"node " + version("node", "--version") + " " + strings.Join(nodeFlags, " "), func(mod, imgDir string) ([]string, string) {
