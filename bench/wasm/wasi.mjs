@@ -4,7 +4,9 @@
 //	node --no-concurrent-marking bench/wasm/wasi.mjs module.wasm args...
 //
 // --no-concurrent-marking keeps Node 20's V8 from crashing in its garbage
-// collector while the module's memory grows (see bench/wasm/main.go).
+// collector while the module's memory grows (see bench/wasm/main.go);
+// --wasm-tiering-budget=20000000 makes Go modules run faster (fewer
+// functions recompiled by TurboFan; README, WebAssembly speed and sizes).
 // It serves as "go test -exec" for GOOS=wasip1 (see bench/wasm/exec-node)
 // and as the Node runtime of the wasm benchmark.
 import { readFile } from 'node:fs/promises';
