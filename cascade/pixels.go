@@ -143,10 +143,7 @@ func convertRow(img image.Image, r image.Rectangle, y int, dst []uint8) {
 			}
 		}
 	case *image.NRGBA:
-		src := m.Pix[m.PixOffset(r.Min.X, r.Min.Y+y):]
-		for x := 0; x < n; x++ {
-			dst[3*x], dst[3*x+1], dst[3*x+2] = src[4*x+2], src[4*x+1], src[4*x]
-		}
+		rgbaRowToBGR(dst, m.Pix[m.PixOffset(r.Min.X, r.Min.Y+y):], n, false)
 	case *image.Gray:
 		src := m.Pix[m.PixOffset(r.Min.X, r.Min.Y+y):]
 		for x := 0; x < n; x++ {
@@ -154,15 +151,23 @@ func convertRow(img image.Image, r image.Rectangle, y int, dst []uint8) {
 			dst[3*x], dst[3*x+1], dst[3*x+2] = v, v, v
 		}
 	case *image.RGBA:
-		src := m.Pix[m.PixOffset(r.Min.X, r.Min.Y+y):]
-		for x := 0; x < n; x++ {
-			p := src[4*x : 4*x+4]
-			if a := p[3]; a != 0xff {
-				dst[3*x], dst[3*x+1], dst[3*x+2] = unpremultiply(p[2], a), unpremultiply(p[1], a), unpremultiply(p[0], a)
-				continue
-			}
-			dst[3*x], dst[3*x+1], dst[3*x+2] = p[2], p[1], p[0]
+		rgbaRowToBGR(dst, m.Pix[m.PixOffset(r.Min.X, r.Min.Y+y):], n, true)
+	}
+}
+
+// rgbaRowToBGRGeneric writes the n RGBA (or NRGBA) pixels of src as BGR
+// bytes into dst; premultiplied pixels (premul, *image.RGBA) that are not
+// opaque are un-premultiplied. It is the specification of
+// rgbaRowToBGR's vector versions.
+func rgbaRowToBGRGeneric(dst, src []uint8, n int, premul bool) {
+	dst, src = dst[:3*n], src[:4*n]
+	for x := 0; x < n; x++ {
+		p := src[4*x : 4*x+4]
+		if a := p[3]; premul && a != 0xff {
+			dst[3*x], dst[3*x+1], dst[3*x+2] = unpremultiply(p[2], a), unpremultiply(p[1], a), unpremultiply(p[0], a)
+			continue
 		}
+		dst[3*x], dst[3*x+1], dst[3*x+2] = p[2], p[1], p[0]
 	}
 }
 

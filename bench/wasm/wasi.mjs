@@ -1,8 +1,12 @@
 // wasi.mjs runs a wasip1 module under Node's WASI with the host's root
 // mounted at / and the working directory and environment passed on:
 //
-//	node bench/wasm/wasi.mjs module.wasm args...
+//	node --no-concurrent-marking bench/wasm/wasi.mjs module.wasm args...
 //
+// --no-concurrent-marking keeps Node 20's V8 from crashing in its garbage
+// collector while the module's memory grows (see bench/wasm/main.go);
+// --wasm-tiering-budget=20000000 makes Go modules run faster (fewer
+// functions recompiled by TurboFan; README, WebAssembly speed and sizes).
 // It serves as "go test -exec" for GOOS=wasip1 (see bench/wasm/exec-node)
 // and as the Node runtime of the wasm benchmark.
 import { readFile } from 'node:fs/promises';

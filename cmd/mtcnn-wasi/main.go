@@ -7,7 +7,7 @@
 // GOEXPERIMENT=simd (SIMD128 kernels):
 //
 //	wazero run -mount "$PWD:/images:ro" mtcnn-wasi-detect.wasm detect -json /images/solvay.png
-//	node bench/wasm/wasi.mjs mtcnn-wasi-detect.wasm detect -json solvay.png
+//	node --no-concurrent-marking --wasm-tiering-budget=20000000 bench/wasm/wasi.mjs mtcnn-wasi-detect.wasm detect -json solvay.png
 //
 // "detect" takes the flags of "mtcnn detect" that need nothing beyond the
 // detector (-min-size, -factor, -thresholds, -fma, -max-pixels, -json) and

@@ -1,4 +1,4 @@
-//go:build !noheif
+//go:build !noheif && !wasm
 
 package imageio
 
