@@ -23,6 +23,7 @@ import (
 	"math"
 
 	"github.com/mtcnn-go/mtcnn/cascade"
+	"github.com/mtcnn-go/mtcnn/internal/bilinear"
 )
 
 // Mode is the kind of crop.
@@ -354,52 +355,16 @@ func (s *source) warp(dst *image.NRGBA, inv Affine) {
 	}
 	lim := func(v float64) int { return int(max(-1, min(v, float64(max(s.iw, s.ih))+1))) }
 	s.load(image.Rect(lim(math.Floor(minX)), lim(math.Floor(minY)), lim(math.Floor(maxX))+2, lim(math.Floor(maxY))+2))
+	src := bilinear.Image{Pix: s.pix, Stride: 3 * s.w, BPP: 3, X0: s.ox, Y0: s.oy, W: s.iw, H: s.ih}
 	for v := 0; v < h; v++ {
 		row := dst.Pix[v*dst.Stride:]
 		for u := 0; u < w; u++ {
-			x, y := inv.Apply(float64(u), float64(v))
-			// Far outside (or NaN): leave black; also keeps the int
-			// conversion below defined.
-			if !(x > -1 && x < float64(s.iw) && y > -1 && y < float64(s.ih)) {
-				continue
+			// Far outside (or NaN): left black.
+			if c, ok := src.At(inv.Apply(float64(u), float64(v))); ok {
+				copy(row[4*u:4*u+3], c[:])
 			}
-			x0, y0 := math.Floor(x), math.Floor(y)
-			fx, fy := x-x0, y-y0
-			ix, iy := int(x0), int(y0)
-			var acc [3]float64
-			for j := 0; j < 2; j++ {
-				yy := iy + j
-				if yy < 0 || yy >= s.ih {
-					continue
-				}
-				wy := 1 - fy
-				if j == 1 {
-					wy = fy
-				}
-				for i := 0; i < 2; i++ {
-					xx := ix + i
-					if xx < 0 || xx >= s.iw {
-						continue
-					}
-					wx := 1 - fx
-					if i == 1 {
-						wx = fx
-					}
-					p := s.pix[3*((yy-s.oy)*s.w+xx-s.ox):]
-					wt := wx * wy
-					acc[0] += wt * float64(p[0])
-					acc[1] += wt * float64(p[1])
-					acc[2] += wt * float64(p[2])
-				}
-			}
-			o := row[4*u:]
-			o[0], o[1], o[2] = round8(acc[0]), round8(acc[1]), round8(acc[2])
 		}
 	}
-}
-
-func round8(v float64) uint8 {
-	return uint8(min(max(math.Round(v), 0), 255))
 }
 
 // BoxRect returns the source rectangle of a Box crop of face box b in an
@@ -451,7 +416,7 @@ func (s *source) boxCrop(dst *image.NRGBA, b [4]float32, margin float64) {
 				acc[2] += wt * float64(p[2])
 			}
 			t := tmp[3*(y*size+u):]
-			t[0], t[1], t[2] = round8(acc[0]), round8(acc[1]), round8(acc[2])
+			t[0], t[1], t[2] = bilinear.Round(acc[0]), bilinear.Round(acc[1]), bilinear.Round(acc[2])
 		}
 	}
 	for v := 0; v < size; v++ {
@@ -464,7 +429,7 @@ func (s *source) boxCrop(dst *image.NRGBA, b [4]float32, margin float64) {
 				acc[2] += wt * float64(p[2])
 			}
 			o := dst.Pix[v*dst.Stride+4*u:]
-			o[0], o[1], o[2] = round8(acc[0]), round8(acc[1]), round8(acc[2])
+			o[0], o[1], o[2] = bilinear.Round(acc[0]), bilinear.Round(acc[1]), bilinear.Round(acc[2])
 		}
 	}
 }

@@ -40,6 +40,7 @@ import (
 	"strings"
 
 	"github.com/mtcnn-go/mtcnn/cascade"
+	"github.com/mtcnn-go/mtcnn/internal/bilinear"
 	"github.com/mtcnn-go/mtcnn/nms"
 )
 
@@ -267,45 +268,14 @@ func (t turn) apply(src *image.NRGBA) *image.NRGBA {
 		}
 		return dst
 	}
+	img := bilinear.Image{Pix: src.Pix, Stride: src.Stride, BPP: 4, W: t.w, H: t.h}
 	for j := 0; j < t.dh; j++ {
 		row := dst.Pix[j*dst.Stride:]
 		for i := 0; i < t.dw; i++ {
-			x, y := t.inverse(float64(i), float64(j))
 			o := row[4*i : 4*i+4]
 			o[3] = 255
-			if !(x > -1 && x < float64(t.w) && y > -1 && y < float64(t.h)) {
-				continue
-			}
-			x0, y0 := math.Floor(x), math.Floor(y)
-			fx, fy := x-x0, y-y0
-			ix, iy := int(x0), int(y0)
-			var acc [3]float64
-			for dy := 0; dy < 2; dy++ {
-				yy := iy + dy
-				if yy < 0 || yy >= t.h {
-					continue
-				}
-				wy := 1 - fy
-				if dy == 1 {
-					wy = fy
-				}
-				for dx := 0; dx < 2; dx++ {
-					xx := ix + dx
-					if xx < 0 || xx >= t.w {
-						continue
-					}
-					wx := 1 - fx
-					if dx == 1 {
-						wx = fx
-					}
-					p := src.Pix[yy*src.Stride+4*xx:]
-					for c := range 3 {
-						acc[c] += wx * wy * float64(p[c])
-					}
-				}
-			}
-			for c := range 3 {
-				o[c] = uint8(min(max(math.Round(acc[c]), 0), 255))
+			if c, ok := img.At(t.inverse(float64(i), float64(j))); ok {
+				copy(o, c[:])
 			}
 		}
 	}
