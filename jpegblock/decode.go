@@ -347,7 +347,9 @@ func nextMarker(data []byte, p int) (int, error) {
 	return 0, corrupt("no marker after scan data")
 }
 
-func (b *bitReader) block(s *scanComp, blk []int16) error {
+// dc reads a DC difference and adds it to the component's predictor,
+// which must stay a 16-bit value.
+func (b *bitReader) dc(s *scanComp) error {
 	t, err := b.decode(s.dc)
 	if err != nil {
 		return err
@@ -362,6 +364,13 @@ func (b *bitReader) block(s *scanComp, blk []int16) error {
 	s.pred += extend(v, uint(t))
 	if s.pred < -32768 || s.pred > 32767 {
 		return corrupt("DC coefficient %d out of range", s.pred)
+	}
+	return nil
+}
+
+func (b *bitReader) block(s *scanComp, blk []int16) error {
+	if err := b.dc(s); err != nil {
+		return err
 	}
 	blk[0] = int16(s.pred)
 	for k := 1; k < 64; k++ {

@@ -158,20 +158,8 @@ func (b *bitReader) progBlock(s *scanComp, st *progState, blk []int16) error {
 			}
 			return nil
 		}
-		t, err := b.decode(s.dc)
-		if err != nil {
+		if err := b.dc(s); err != nil {
 			return err
-		}
-		if t > 15 {
-			return corrupt("DC category %d", t)
-		}
-		v, err := b.bits(uint(t))
-		if err != nil {
-			return err
-		}
-		s.pred += extend(v, uint(t))
-		if s.pred < -32768 || s.pred > 32767 {
-			return corrupt("DC coefficient %d out of range", s.pred)
 		}
 		return setCoef(blk, 0, s.pred<<st.al)
 	}
