@@ -294,43 +294,8 @@ func (m *Image) decodeScan(data []byte, pos int, seg []byte, dcs, acs *[4]*huffD
 		blocks += sc[i].c.H * sc[i].c.V
 	}
 	br := &bitReader{data: data, pos: pos}
-	var units, perRow int
-	if ns == 1 {
-		c := sc[0].c
-		cw := (m.Width*c.H + m.Hmax - 1) / m.Hmax
-		chh := (m.Height*c.V + m.Vmax - 1) / m.Vmax
-		perRow = (cw + 7) / 8
-		units = perRow * ((chh + 7) / 8)
-	} else {
-		perRow = m.MCUsX
-		units = m.MCUsX * m.MCUsY
-	}
-	for u := range units {
-		if ri > 0 && u > 0 && u%ri == 0 {
-			if err := br.restart(); err != nil {
-				return 0, err
-			}
-			for i := range sc {
-				sc[i].pred = 0
-			}
-		}
-		ux, uy := u%perRow, u/perRow
-		for i := range sc {
-			s := &sc[i]
-			if ns == 1 {
-				if err := br.block(s, s.c.Block(ux, uy)); err != nil {
-					return 0, err
-				}
-				continue
-			}
-			for v := range s.c.V {
-				for h := range s.c.H {
-					if err := br.block(s, s.c.Block(ux*s.c.H+h, uy*s.c.V+v)); err != nil {
-						return 0, err
-					}
-				}
-			}
-		}
+	if err := m.walkScan(br, sc, ri, nil, br.block); err != nil {
+		return 0, err
 	}
 	return nextMarker(data, br.pos)
 }
@@ -364,6 +329,54 @@ func (b *bitReader) dc(s *scanComp) error {
 	s.pred += extend(v, uint(t))
 	if s.pred < -32768 || s.pred > 32767 {
 		return corrupt("DC coefficient %d out of range", s.pred)
+	}
+	return nil
+}
+
+// walkScan reads a scan's data units in order: the MCUs of an
+// interleaved scan, a single component's blocks in raster order
+// otherwise, calling block for each block of each component. At each
+// restart marker the predictors are reset, and reset (if not nil) is
+// called for the scan's other state.
+func (m *Image) walkScan(br *bitReader, sc []scanComp, ri int, reset func(), block func(s *scanComp, blk []int16) error) error {
+	var units, perRow int
+	if len(sc) == 1 {
+		c := sc[0].c
+		perRow = ((m.Width*c.H+m.Hmax-1)/m.Hmax + 7) / 8
+		units = perRow * (((m.Height*c.V+m.Vmax-1)/m.Vmax + 7) / 8)
+	} else {
+		perRow = m.MCUsX
+		units = m.MCUsX * m.MCUsY
+	}
+	for u := range units {
+		if ri > 0 && u > 0 && u%ri == 0 {
+			if err := br.restart(); err != nil {
+				return err
+			}
+			for i := range sc {
+				sc[i].pred = 0
+			}
+			if reset != nil {
+				reset()
+			}
+		}
+		ux, uy := u%perRow, u/perRow
+		for i := range sc {
+			s := &sc[i]
+			if len(sc) == 1 {
+				if err := block(s, s.c.Block(ux, uy)); err != nil {
+					return err
+				}
+				continue
+			}
+			for v := range s.c.V {
+				for h := range s.c.H {
+					if err := block(s, s.c.Block(ux*s.c.H+h, uy*s.c.V+v)); err != nil {
+						return err
+					}
+				}
+			}
+		}
 	}
 	return nil
 }

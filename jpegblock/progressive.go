@@ -95,42 +95,11 @@ func (m *Image) decodeProgScan(data []byte, pos int, seg []byte, dcs, acs *[4]*h
 		}
 	}
 	br := &bitReader{data: data, pos: pos}
-	var units, perRow int
-	if ns == 1 {
-		c := sc[0].c
-		perRow = ((m.Width*c.H+m.Hmax-1)/m.Hmax + 7) / 8
-		units = perRow * (((m.Height*c.V+m.Vmax-1)/m.Vmax + 7) / 8)
-	} else {
-		perRow = m.MCUsX
-		units = m.MCUsX * m.MCUsY
-	}
-	for u := range units {
-		if ri > 0 && u > 0 && u%ri == 0 {
-			if err := br.restart(); err != nil {
-				return 0, err
-			}
-			for i := range sc {
-				sc[i].pred = 0
-			}
-			st.eobRun = 0
-		}
-		ux, uy := u%perRow, u/perRow
-		for i := range sc {
-			s := &sc[i]
-			if ns == 1 {
-				if err := br.progBlock(s, &st, s.c.Block(ux, uy)); err != nil {
-					return 0, err
-				}
-				continue
-			}
-			for v := range s.c.V {
-				for h := range s.c.H {
-					if err := br.progBlock(s, &st, s.c.Block(ux*s.c.H+h, uy*s.c.V+v)); err != nil {
-						return 0, err
-					}
-				}
-			}
-		}
+	err := m.walkScan(br, sc, ri, func() { st.eobRun = 0 }, func(s *scanComp, blk []int16) error {
+		return br.progBlock(s, &st, blk)
+	})
+	if err != nil {
+		return 0, err
 	}
 	return nextMarker(data, br.pos)
 }
